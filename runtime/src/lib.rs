@@ -1,0 +1,27 @@
+//! gort-runtime: the GMP work-stealing scheduler of gort, with its timers.
+//!
+//! Tasks (Gs) are futures in one allocation each (`task`); Ps own local run queues
+//! and Ms are OS threads that run Gs while holding a P (`sched`); the timing wheel
+//! and the timer sleeper are in `time`. Most users depend on the `gort` facade, which
+//! re-exports this crate.
+
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod loom;
+mod metrics;
+mod panic_report;
+mod runtime;
+mod sched;
+mod spawn;
+pub mod task;
+pub mod time;
+mod util;
+
+#[cfg(test)]
+mod tests;
+
+pub use metrics::Metrics;
+pub use runtime::{run, Builder, Runtime};
+pub use sched::TaskPanic;
+pub use spawn::{go, yield_now, YieldNow};
+pub use task::{JoinError, JoinHandle};

@@ -1,0 +1,106 @@
+//! Per-thread context: which runtime is current here, and the P this M holds.
+//!
+//! "Current runtime" is per thread: set on the runtime's Ms and, for the duration of
+//! `block_on`, on the calling thread. The P lives here (not on the M's stack) so that
+//! a wake or spawn made by the running G can reach its local run queue.
+
+use super::p::PCore;
+use super::Shared;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+struct Context {
+    handle: RefCell<Option<Arc<Shared>>>,
+    core: RefCell<Option<Box<PCore>>>,
+}
+
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            handle: RefCell::new(None),
+            core: RefCell::new(None),
+        }
+    };
+}
+
+/// The runtime current on this thread, if any.
+pub(crate) fn current() -> Option<Arc<Shared>> {
+    CONTEXT
+        .try_with(|cx| cx.handle.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Makes `handle` current until the guard drops.
+///
+/// # Panics
+/// If a runtime is already current here: `block_on` inside a runtime would block the
+/// M that must run the very tasks it waits for.
+pub(crate) fn enter(handle: &Arc<Shared>) -> EnterGuard {
+    CONTEXT.with(|cx| {
+        let mut h = cx.handle.borrow_mut();
+        if h.is_some() {
+            drop(h);
+            panic!(
+                "cannot block on a gort runtime from a thread that is already running one \
+                 (block_on inside block_on, or inside a task): await the future instead, \
+                 or use gort::blocking for synchronous code"
+            );
+        }
+        *h = Some(handle.clone());
+    });
+    EnterGuard(())
+}
+
+pub(crate) struct EnterGuard(());
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|cx| {
+            cx.handle.borrow_mut().take();
+            cx.core.borrow_mut().take();
+        });
+    }
+}
+
+/// Runs `f` on this thread's P if this thread is an M of `handle` holding one and the
+/// P is not already borrowed; otherwise gives `item` back.
+pub(crate) fn with_core<T>(
+    handle: &Shared,
+    item: T,
+    f: impl FnOnce(&mut PCore, T),
+) -> Result<(), T> {
+    let mut item = Some(item);
+    let _ = CONTEXT.try_with(|cx| {
+        let same = match &*cx.handle.borrow() {
+            Some(h) => std::ptr::eq(Arc::as_ptr(h), handle),
+            None => false,
+        };
+        if !same {
+            return;
+        }
+        if let Ok(mut core) = cx.core.try_borrow_mut() {
+            if let Some(core) = core.as_mut() {
+                f(core, item.take().expect("item is taken once"));
+            }
+        }
+    });
+    match item {
+        None => Ok(()),
+        Some(item) => Err(item),
+    }
+}
+
+/// Whether this thread holds a P of `handle`.
+pub(crate) fn holds_p(handle: &Shared) -> bool {
+    with_core(handle, (), |_, _| {}).is_ok()
+}
+
+/// Runs `f` on the P this M holds. Only for the M's own loop.
+pub(crate) fn core<R>(f: impl FnOnce(&mut PCore) -> R) -> R {
+    CONTEXT.with(|cx| f(cx.core.borrow_mut().as_mut().expect("this M holds no P")))
+}
+
+pub(crate) fn set_core(core: Option<Box<PCore>>) -> Option<Box<PCore>> {
+    CONTEXT.with(|cx| std::mem::replace(&mut *cx.core.borrow_mut(), core))
+}

@@ -1,0 +1,235 @@
+//! M: an OS thread that runs Gs while it holds a P (Go's `mstart`/`schedule`/
+//! `findRunnable`/`stopm`).
+//!
+//! The loop: find a runnable G (below), stop spinning if we were (and wake another
+//! spinner, so that a burst of work fans out one M at a time), run it, repeat.
+//!
+//! `find_runnable`, in Go's order:
+//! 1. every 61st tick, one G from the global queue first (so it cannot starve);
+//! 2. the local queue: `runnext`, then the ring;
+//! 3. expired timers (their Gs land on this P), then look again;
+//! 4. the global queue (a fair share of it moves to this P);
+//! 5. (the netpoller, non-blocking: a later issue);
+//! 6. steal, if spinning or if fewer than half the busy Ps have a spinning M;
+//! 7. give the P back and park. A spinning M re-checks every queue after it stops
+//!    spinning (idle.rs, case 2). The first M to park with timers pending becomes the
+//!    timer sleeper and parks only until the nearest one.
+
+use super::context;
+use super::p::PCore;
+use super::park::{MPark, Woke};
+use super::Shared;
+use crate::loom::atomic::{fence, Ordering::*};
+use crate::task::Notified;
+use std::cell::Cell;
+use std::sync::Arc;
+
+/// Go checks the global queue first every 61 ticks: a prime, so that it does not beat
+/// in step with a program's own periods.
+const GLOBAL_CHECK_INTERVAL: u32 = 61;
+
+struct M {
+    handle: Arc<Shared>,
+    park: Arc<MPark>,
+    spinning: Cell<bool>,
+}
+
+enum Parked {
+    /// Holding a P again: look for work.
+    Resume,
+    Shutdown,
+}
+
+pub(crate) fn m_main(handle: Arc<Shared>, p: Box<PCore>, spinning: bool) {
+    let _enter = context::enter(&handle);
+    context::set_core(Some(p));
+    let m = M {
+        park: Arc::new(MPark::new()),
+        handle,
+        spinning: Cell::new(spinning),
+    };
+    m.schedule();
+    if m.spinning.replace(false) {
+        m.handle.nmspinning.fetch_sub(1, SeqCst);
+    }
+    // Drop the P (and any Gs on it: their futures are dropped by the owned list).
+    drop(context::set_core(None));
+    drop(m.park.take_handoff());
+}
+
+impl M {
+    fn schedule(&self) {
+        while let Some(task) = self.find_runnable() {
+            if self.spinning.get() {
+                self.reset_spinning();
+            }
+            self.run(task);
+        }
+    }
+
+    fn run(&self, task: Notified) {
+        let p = context::core(|c| c.id);
+        let remote = &self.handle.remotes[p];
+        // Relaxed: a diagnostic snapshot for schedtrace.
+        remote.current.store(task.id().as_u64(), Relaxed);
+        task.run();
+        // The G may have taken this M's P away in a later issue's hand-off; here the
+        // P stays, so the slot is ours to clear.
+        remote.current.store(0, Relaxed);
+    }
+
+    /// `resetspinning`: we found work; if we were the last spinner, wake another so
+    /// that any further work is picked up.
+    fn reset_spinning(&self) {
+        self.spinning.set(false);
+        let prev = self.handle.nmspinning.fetch_sub(1, SeqCst);
+        debug_assert!(prev > 0);
+        self.handle.wake_p();
+    }
+
+    fn find_runnable(&self) -> Option<Notified> {
+        let h = &self.handle;
+        loop {
+            if h.is_shutdown() {
+                return None;
+            }
+            let local = context::core(|core| {
+                core.sched_tick = core.sched_tick.wrapping_add(1);
+                if core.sched_tick % GLOBAL_CHECK_INTERVAL == 0 {
+                    if let Some(t) = h.glob_runq_get(core, 1) {
+                        return Some(t);
+                    }
+                }
+                core.runq_get()
+            });
+            if local.is_some() {
+                return local;
+            }
+            if h.timers.fire_expired() > 0 {
+                continue;
+            }
+            if let Some(t) = context::core(|core| h.glob_runq_get(core, 0)) {
+                return Some(t);
+            }
+            if self.spinning.get() || self.may_spin() {
+                if !self.spinning.get() {
+                    self.spinning.set(true);
+                    h.nmspinning.fetch_add(1, SeqCst);
+                }
+                if let Some(t) = h.steal_work() {
+                    return Some(t);
+                }
+            }
+            match self.release_p_and_park() {
+                Parked::Resume => continue,
+                Parked::Shutdown => return None,
+            }
+        }
+    }
+
+    /// At most procs/2 spinners, counted against the busy Ps (Go: `2*nmspinning <
+    /// gomaxprocs-npidle`).
+    fn may_spin(&self) -> bool {
+        let h = &self.handle;
+        let busy = h.config.procs - h.npidle.load(SeqCst);
+        2 * h.nmspinning.load(SeqCst) < busy
+    }
+
+    fn release_p_and_park(&self) -> Parked {
+        let h = &self.handle;
+        {
+            let mut s = h.sched.lock();
+            if s.shutdown {
+                return Parked::Shutdown;
+            }
+            if !s.global.is_empty() {
+                return Parked::Resume;
+            }
+            let p = context::set_core(None).expect("parking M holds a P");
+            h.put_idle_p(&mut s, p);
+        }
+        if self.spinning.replace(false) {
+            self.drop_spinning();
+            if h.any_work() || h.timers.has_expired() {
+                let mut s = h.sched.lock();
+                if let Some(p) = h.take_idle_p(&mut s) {
+                    drop(s);
+                    context::set_core(Some(p));
+                    self.spinning.set(true);
+                    h.nmspinning.fetch_add(1, SeqCst);
+                    return Parked::Resume;
+                }
+            }
+        }
+        self.stop_m()
+    }
+
+    /// The spinning-to-parked transition (idle.rs, case 2).
+    fn drop_spinning(&self) {
+        let prev = self.handle.nmspinning.fetch_sub(1, SeqCst);
+        debug_assert!(prev > 0);
+        // SeqCst fence: pairs with the one in `wake_p_after_local_push`.
+        fence(SeqCst);
+    }
+
+    /// `stopm`: park until handed a P. The first parker becomes the timer sleeper and
+    /// wakes for the nearest timer on its own.
+    fn stop_m(&self) -> Parked {
+        let h = &self.handle;
+        loop {
+            let sleeper = h.timers.try_become_sleeper(&self.park);
+            {
+                let mut s = h.sched.lock();
+                if s.shutdown {
+                    drop(s);
+                    if sleeper.is_some() {
+                        h.timers.resign_sleeper(&self.park);
+                    }
+                    return Parked::Shutdown;
+                }
+                s.idle_ms.push(self.park.clone());
+            }
+            let deadline = sleeper.flatten();
+            let woke = self
+                .park
+                .wait(if sleeper.is_some() { deadline } else { None });
+            if sleeper.is_some() {
+                h.timers.resign_sleeper(&self.park);
+            }
+            match woke {
+                Woke::Handed(p, spinning) => return self.resume(p, spinning),
+                Woke::Shutdown => return Parked::Shutdown,
+                Woke::Kicked => {}
+            }
+            // Kicked or timed out: leave the idle list, unless a hand-off is on its way.
+            let mut s = h.sched.lock();
+            let Some(i) = s.idle_ms.iter().position(|m| Arc::ptr_eq(m, &self.park)) else {
+                drop(s);
+                return match self.park.wait_for_handoff() {
+                    Woke::Handed(p, spinning) => self.resume(p, spinning),
+                    _ => Parked::Shutdown,
+                };
+            };
+            s.idle_ms.swap_remove(i);
+            if s.shutdown {
+                return Parked::Shutdown;
+            }
+            if h.timers.has_expired() || !s.global.is_empty() {
+                if let Some(p) = h.take_idle_p(&mut s) {
+                    drop(s);
+                    return self.resume(p, false);
+                }
+                drop(s);
+                // Every P is busy: fire the timers from here; their Gs go to the
+                // global queue, where the busy Ms will find them.
+                h.timers.fire_expired();
+            }
+        }
+    }
+
+    fn resume(&self, p: Box<PCore>, spinning: bool) -> Parked {
+        context::set_core(Some(p));
+        self.spinning.set(spinning);
+        Parked::Resume
+    }
+}

@@ -1,0 +1,257 @@
+//! The GMP scheduler: Gs (tasks) run by Ms (OS threads) that hold Ps (processors).
+//!
+//! Where does a G go?
+//! - Spawned or woken by a G running on this M: this P's `runnext` (the G it displaces
+//!   goes to the ring's tail; a full ring sends half of itself to the global queue).
+//!   See `Shared::schedule_task`.
+//! - Woken by itself during its poll (`yield_now`): the ring's tail.
+//! - Spawned or woken from any other thread: the global queue, then `wake_p`.
+//!
+//! Where does an M look for work? `m.rs`, `find_runnable`, in Go's order.
+//! How do idle Ms sleep and wake? `idle.rs` (spinning, `wake_p`, `start_m`) and
+//! `park.rs`. Stealing: `steal.rs`. The global queue: `global_queue.rs`.
+//!
+//! `Shared` is the runtime: the array of Ps' shared halves, Go's `sched` (one lock
+//! over the global queue, the idle Ps and the idle Ms), the counters that make wake-ups
+//! cheap (`npidle`, `nmspinning`), the owned-task list and the timers.
+
+pub(crate) mod context;
+mod global_queue;
+mod idle;
+pub(crate) mod local_queue;
+mod m;
+pub(crate) mod p;
+pub(crate) mod park;
+mod steal;
+pub(crate) mod trace;
+
+use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::Mutex;
+use crate::task::{self, owned::OwnedTasks, JoinHandle, Notified, Schedule, Task};
+use crate::time::driver::Driver as TimerDriver;
+use p::{PCore, Remote};
+use park::MPark;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::Arc;
+
+/// What a task panic does to the runtime (see `Builder::on_task_panic`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TaskPanic {
+    /// The panic goes to the task's `JoinHandle` as a `JoinError`; the M and every
+    /// other task carry on. The default, as in Go's `recover` per goroutine and tokio.
+    #[default]
+    Isolate,
+    /// Print the report and abort the process, as an unrecovered panic does in Go.
+    Abort,
+}
+
+pub(crate) struct Config {
+    pub(crate) procs: usize,
+    pub(crate) max_threads: usize,
+    pub(crate) on_task_panic: TaskPanic,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: Option<usize>,
+}
+
+/// Go's `sched`: everything guarded by the scheduler lock.
+pub(crate) struct Sched {
+    pub(crate) global: VecDeque<Notified>,
+    // Boxed: a P moves between threads and lists as one pointer.
+    #[allow(clippy::vec_box)]
+    pub(crate) idle_ps: Vec<Box<PCore>>,
+    pub(crate) idle_ms: Vec<Arc<MPark>>,
+    /// Ms started so far (each an OS thread).
+    pub(crate) threads: usize,
+    pub(crate) shutdown: bool,
+    pub(crate) join_handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) remotes: Box<[Remote]>,
+    pub(crate) sched: Mutex<Sched>,
+    /// Length of `sched.global`, readable without the lock. Written under it.
+    pub(crate) global_len: AtomicUsize,
+    /// Idle Ps. Written under the sched lock; read lock-free by `wake_p` (SeqCst: see
+    /// `idle.rs`).
+    pub(crate) npidle: AtomicUsize,
+    /// Ms spinning (looking for work while holding a P). SeqCst: see `idle.rs`.
+    pub(crate) nmspinning: AtomicUsize,
+    /// Set once, under the sched lock, when the runtime is dropped.
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) owned: OwnedTasks,
+    pub(crate) timers: TimerDriver,
+    /// Go's `stealOrder`: the numbers coprime to `procs`, for random victim order.
+    pub(crate) coprimes: Box<[u32]>,
+    pub(crate) steals: AtomicU64,
+    pub(crate) spawned: AtomicU64,
+    /// Names of the live named tasks, by id, for schedtrace detail.
+    pub(crate) names: Mutex<HashMap<u64, Arc<str>>>,
+}
+
+impl Shared {
+    #[allow(clippy::vec_box)]
+    pub(crate) fn new(config: Config) -> (Arc<Shared>, Vec<Box<PCore>>) {
+        let procs = config.procs;
+        let (cores, remotes): (Vec<_>, Vec<_>) = (0..procs).map(p::new).unzip();
+        let coprimes = (1..=procs as u32)
+            .filter(|&c| gcd(c, procs as u32) == 1)
+            .collect();
+        let shared = Arc::new(Shared {
+            remotes: remotes.into_boxed_slice(),
+            sched: Mutex::new(Sched {
+                global: VecDeque::new(),
+                idle_ps: Vec::with_capacity(procs),
+                idle_ms: Vec::new(),
+                threads: 0,
+                shutdown: false,
+                join_handles: Vec::new(),
+            }),
+            global_len: AtomicUsize::new(0),
+            npidle: AtomicUsize::new(0),
+            nmspinning: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            owned: OwnedTasks::new(procs * 4),
+            timers: TimerDriver::new(),
+            coprimes,
+            steals: AtomicU64::new(0),
+            spawned: AtomicU64::new(0),
+            names: Mutex::new(HashMap::new()),
+            config,
+        });
+        (shared, cores)
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        // Acquire: pairs with the Release in `shutdown`, so an M that sees it also
+        // sees the state it was set under.
+        self.shutdown.load(Acquire)
+    }
+
+    pub(crate) fn spawn<F>(
+        self: &Arc<Self>,
+        future: F,
+        name: Option<Arc<str>>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (task, notified, join) = task::new_task(future, self.clone(), name.clone());
+        if let Some(name) = name {
+            // Before `bind`: once queued, the task may finish and remove its name.
+            self.names.lock().insert(task.id().as_u64(), name);
+        }
+        // Relaxed: a statistic.
+        self.spawned.fetch_add(1, Relaxed);
+        if let Some(notified) = self.owned.bind(task, notified) {
+            self.schedule_task(notified, false);
+        }
+        join
+    }
+
+    /// Queues a runnable G: on this M's P when called from one of our Ms (runnext
+    /// unless it is a yield), else on the global queue.
+    fn schedule_task(self: &Arc<Self>, task: Notified, is_yield: bool) {
+        let local = context::with_core(self, task, |core, task| {
+            core.runq
+                .push(task, !is_yield, |overflow| self.push_global_batch(overflow));
+        });
+        match local {
+            Ok(()) => {
+                if !is_yield {
+                    self.wake_p_after_local_push();
+                }
+            }
+            Err(task) => self.inject(task),
+        }
+    }
+
+    /// Starts shutdown: Ms stop at their next scheduling point; parked ones are woken.
+    pub(crate) fn begin_shutdown(&self) {
+        let idle_ms = {
+            let mut s = self.sched.lock();
+            s.shutdown = true;
+            // Release: pairs with the Acquire in `is_shutdown`.
+            self.shutdown.store(true, Release);
+            std::mem::take(&mut s.idle_ms)
+        };
+        for m in idle_ms {
+            m.shutdown();
+        }
+        self.timers.shutdown();
+    }
+
+    /// Waits for every M to exit, then drops every task that is left. Must not run on
+    /// one of this runtime's Ms.
+    pub(crate) fn finish_shutdown(&self) {
+        loop {
+            let handles = std::mem::take(&mut self.sched.lock().join_handles);
+            if handles.is_empty() {
+                break;
+            }
+            for h in handles {
+                // An M never panics out of its loop (task panics are caught); if one
+                // did, the runtime is shutting down anyway.
+                let _ = h.join();
+            }
+        }
+        self.owned.close_and_shutdown_all();
+        let (global, idle_ps) = {
+            let mut s = self.sched.lock();
+            self.global_len.store(0, Relaxed);
+            (
+                std::mem::take(&mut s.global),
+                std::mem::take(&mut s.idle_ps),
+            )
+        };
+        drop(global);
+        drop(idle_ps);
+        self.timers.clear();
+        self.names.lock().clear();
+    }
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: Notified) {
+        self.schedule_task(task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.schedule_task(task, true);
+    }
+
+    fn release(&self, task: &Task) -> Option<Task> {
+        if task.header().name.is_some() {
+            self.names.lock().remove(&task.id().as_u64());
+        }
+        self.owned.remove(task)
+    }
+
+    fn task_panicked(&self, header: &task::raw::Header, payload: &(dyn std::any::Any + Send)) {
+        if self.config.on_task_panic == TaskPanic::Abort {
+            let msg = task::panic_message(payload).unwrap_or_else(|| "Box<dyn Any>".into());
+            match &header.name {
+                Some(n) => eprintln!(
+                    "gort: task '{n}' ({}) panicked: {msg}; aborting (TaskPanic::Abort)",
+                    header.id
+                ),
+                None => eprintln!(
+                    "gort: task {} panicked: {msg}; aborting (TaskPanic::Abort)",
+                    header.id
+                ),
+            }
+            std::process::abort();
+        }
+    }
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}

@@ -1,0 +1,1 @@
+//! In-crate tests, including the loom models (run with `RUSTFLAGS="--cfg loom"`).
