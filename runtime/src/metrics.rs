@@ -40,10 +40,10 @@ impl Metrics {
         };
         Metrics {
             procs: h.config.procs,
-            idle_procs: h.npidle.load(Relaxed),
+            idle_procs: h.idle.npidle.load(Relaxed),
             threads,
             idle_threads,
-            spinning_threads: h.nmspinning.load(Relaxed),
+            spinning_threads: h.idle.nmspinning.load(Relaxed),
             global_queue_len,
             local_queue_lens: h.remotes.iter().map(|r| r.steal.len()).collect(),
             steals: h.steals.load(Relaxed),

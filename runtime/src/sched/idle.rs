@@ -23,32 +23,93 @@
 use super::m;
 use super::p::PCore;
 use super::Shared;
-use crate::loom::atomic::{fence, Ordering::*};
+use crate::loom::atomic::{fence, AtomicUsize, Ordering::*};
 use std::sync::Arc;
+
+/// The two counters of the wake-up protocol. Kept apart from `Shared` so that the loom
+/// model (tests/loom_idle.rs) runs the very code the scheduler does.
+pub(crate) struct Idle {
+    /// Idle Ps. Changed under the sched lock; read lock-free by `try_claim_wake`.
+    pub(crate) npidle: AtomicUsize,
+    /// Ms spinning (looking for work while holding a P).
+    pub(crate) nmspinning: AtomicUsize,
+}
+
+impl Idle {
+    pub(crate) fn new() -> Idle {
+        Idle {
+            npidle: AtomicUsize::new(0),
+            nmspinning: AtomicUsize::new(0),
+        }
+    }
+
+    /// `wakep`'s test: true when nobody spins and a P is idle; the caller is then
+    /// counted as the one spinner and must start an M (or call `unclaim_wake`).
+    pub(crate) fn try_claim_wake(&self) -> bool {
+        // SeqCst on all three: module docs, case 2.
+        if self.nmspinning.load(SeqCst) != 0 || self.npidle.load(SeqCst) == 0 {
+            return false;
+        }
+        self.nmspinning
+            .compare_exchange(0, 1, SeqCst, SeqCst)
+            .is_ok()
+    }
+
+    /// `try_claim_wake` after a push to a local ring (module docs, case 2).
+    pub(crate) fn try_claim_wake_after_local_push(&self) -> bool {
+        // SeqCst fence: orders the ring's tail store before the loads of
+        // `try_claim_wake`; pairs with the fence in `drop_spinning`.
+        fence(SeqCst);
+        self.try_claim_wake()
+    }
+
+    pub(crate) fn unclaim_wake(&self) {
+        self.nmspinning.fetch_sub(1, SeqCst);
+    }
+
+    pub(crate) fn start_spinning(&self) {
+        self.nmspinning.fetch_add(1, SeqCst);
+    }
+
+    /// The spinning-to-parked transition; the caller must then re-check every queue.
+    pub(crate) fn drop_spinning(&self) {
+        let prev = self.nmspinning.fetch_sub(1, SeqCst);
+        debug_assert!(prev > 0);
+        // SeqCst fence: pairs with the one in `try_claim_wake_after_local_push`.
+        fence(SeqCst);
+    }
+
+    /// At most procs/2 spinners, counted against the busy Ps (Go: `2*nmspinning <
+    /// gomaxprocs-npidle`).
+    pub(crate) fn may_spin(&self, procs: usize) -> bool {
+        let busy = procs.saturating_sub(self.npidle.load(SeqCst));
+        2 * self.nmspinning.load(SeqCst) < busy
+    }
+
+    /// A P went idle; call with the sched lock held.
+    pub(crate) fn p_idled(&self) {
+        self.npidle.fetch_add(1, SeqCst);
+    }
+
+    /// An idle P was taken; call with the sched lock held.
+    pub(crate) fn p_taken(&self) {
+        self.npidle.fetch_sub(1, SeqCst);
+    }
+}
 
 impl Shared {
     /// `wakep`: if nobody is spinning and a P is idle, start an M spinning on it.
     pub(crate) fn wake_p(self: &Arc<Self>) {
-        // SeqCst on all three: see the module docs, case 2.
-        if self.nmspinning.load(SeqCst) != 0 || self.npidle.load(SeqCst) == 0 {
-            return;
+        if self.idle.try_claim_wake() {
+            self.start_m(true);
         }
-        if self
-            .nmspinning
-            .compare_exchange(0, 1, SeqCst, SeqCst)
-            .is_err()
-        {
-            return;
-        }
-        self.start_m(true);
     }
 
     /// `wake_p` after a push to this M's ring (module docs, case 2).
     pub(crate) fn wake_p_after_local_push(self: &Arc<Self>) {
-        // SeqCst fence: orders the ring's tail store before the loads in `wake_p`;
-        // pairs with the fence in `drop_spinning`.
-        fence(SeqCst);
-        self.wake_p();
+        if self.idle.try_claim_wake_after_local_push() {
+            self.start_m(true);
+        }
     }
 
     /// `startm`: gives an idle P to an idle M (or a new one). Undoes the caller's
@@ -58,11 +119,11 @@ impl Shared {
         let Some(p) = (!s.shutdown).then(|| s.idle_ps.pop()).flatten() else {
             drop(s);
             if spinning {
-                self.nmspinning.fetch_sub(1, SeqCst);
+                self.idle.unclaim_wake();
             }
             return;
         };
-        self.npidle.fetch_sub(1, SeqCst);
+        self.idle.p_taken();
         if let Some(m) = s.idle_ms.pop() {
             drop(s);
             m.hand(p, spinning);
@@ -71,11 +132,10 @@ impl Shared {
         if s.threads >= self.config.max_threads {
             // Every M is busy and no new one may start; a running M will find the
             // work. Put the P back.
-            s.idle_ps.push(p);
-            self.npidle.fetch_add(1, SeqCst);
+            self.put_idle_p(&mut s, p);
             drop(s);
             if spinning {
-                self.nmspinning.fetch_sub(1, SeqCst);
+                self.idle.unclaim_wake();
             }
             return;
         }
@@ -100,13 +160,13 @@ impl Shared {
     /// Releases a P to the idle list (`pidleput`). Called with the sched lock held.
     pub(crate) fn put_idle_p(&self, s: &mut super::Sched, p: Box<PCore>) {
         s.idle_ps.push(p);
-        self.npidle.fetch_add(1, SeqCst);
+        self.idle.p_idled();
     }
 
     /// Takes an idle P (`pidleget`). Called with the sched lock held.
     pub(crate) fn take_idle_p(&self, s: &mut super::Sched) -> Option<Box<PCore>> {
         let p = s.idle_ps.pop()?;
-        self.npidle.fetch_sub(1, SeqCst);
+        self.idle.p_taken();
         Some(p)
     }
 

@@ -19,7 +19,7 @@ use super::context;
 use super::p::PCore;
 use super::park::{MPark, Woke};
 use super::Shared;
-use crate::loom::atomic::{fence, Ordering::*};
+use crate::loom::atomic::Ordering::Relaxed;
 use crate::task::Notified;
 use std::cell::Cell;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ pub(crate) fn m_main(handle: Arc<Shared>, p: Box<PCore>, spinning: bool) {
     };
     m.schedule();
     if m.spinning.replace(false) {
-        m.handle.nmspinning.fetch_sub(1, SeqCst);
+        m.handle.idle.unclaim_wake();
     }
     // Drop the P (and any Gs on it: their futures are dropped by the owned list).
     drop(context::set_core(None));
@@ -82,8 +82,7 @@ impl M {
     /// that any further work is picked up.
     fn reset_spinning(&self) {
         self.spinning.set(false);
-        let prev = self.handle.nmspinning.fetch_sub(1, SeqCst);
-        debug_assert!(prev > 0);
+        self.handle.idle.unclaim_wake();
         self.handle.wake_p();
     }
 
@@ -111,10 +110,10 @@ impl M {
             if let Some(t) = context::core(|core| h.glob_runq_get(core, 0)) {
                 return Some(t);
             }
-            if self.spinning.get() || self.may_spin() {
+            if self.spinning.get() || h.idle.may_spin(h.config.procs) {
                 if !self.spinning.get() {
                     self.spinning.set(true);
-                    h.nmspinning.fetch_add(1, SeqCst);
+                    h.idle.start_spinning();
                 }
                 if let Some(t) = h.steal_work() {
                     return Some(t);
@@ -125,14 +124,6 @@ impl M {
                 Parked::Shutdown => return None,
             }
         }
-    }
-
-    /// At most procs/2 spinners, counted against the busy Ps (Go: `2*nmspinning <
-    /// gomaxprocs-npidle`).
-    fn may_spin(&self) -> bool {
-        let h = &self.handle;
-        let busy = h.config.procs - h.npidle.load(SeqCst);
-        2 * h.nmspinning.load(SeqCst) < busy
     }
 
     fn release_p_and_park(&self) -> Parked {
@@ -149,27 +140,19 @@ impl M {
             h.put_idle_p(&mut s, p);
         }
         if self.spinning.replace(false) {
-            self.drop_spinning();
+            h.idle.drop_spinning();
             if h.any_work() || h.timers.has_expired() {
                 let mut s = h.sched.lock();
                 if let Some(p) = h.take_idle_p(&mut s) {
                     drop(s);
                     context::set_core(Some(p));
                     self.spinning.set(true);
-                    h.nmspinning.fetch_add(1, SeqCst);
+                    h.idle.start_spinning();
                     return Parked::Resume;
                 }
             }
         }
         self.stop_m()
-    }
-
-    /// The spinning-to-parked transition (idle.rs, case 2).
-    fn drop_spinning(&self) {
-        let prev = self.handle.nmspinning.fetch_sub(1, SeqCst);
-        debug_assert!(prev > 0);
-        // SeqCst fence: pairs with the one in `wake_p_after_local_push`.
-        fence(SeqCst);
     }
 
     /// `stopm`: park until handed a P. The first parker becomes the timer sleeper and

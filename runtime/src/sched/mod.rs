@@ -17,7 +17,7 @@
 
 pub(crate) mod context;
 mod global_queue;
-mod idle;
+pub(crate) mod idle;
 pub(crate) mod local_queue;
 mod m;
 pub(crate) mod p;
@@ -31,6 +31,7 @@ use crate::task::{self, owned::OwnedTasks, JoinHandle, Notified, Schedule, Task}
 use crate::time::driver::Driver as TimerDriver;
 use p::{PCore, Remote};
 use park::MPark;
+use crossbeam_utils::CachePadded;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
@@ -70,15 +71,13 @@ pub(crate) struct Sched {
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
-    pub(crate) remotes: Box<[Remote]>,
+    /// Padded: `current` is written on every poll by its own M only.
+    pub(crate) remotes: Box<[CachePadded<Remote>]>,
     pub(crate) sched: Mutex<Sched>,
     /// Length of `sched.global`, readable without the lock. Written under it.
     pub(crate) global_len: AtomicUsize,
-    /// Idle Ps. Written under the sched lock; read lock-free by `wake_p` (SeqCst: see
-    /// `idle.rs`).
-    pub(crate) npidle: AtomicUsize,
-    /// Ms spinning (looking for work while holding a P). SeqCst: see `idle.rs`.
-    pub(crate) nmspinning: AtomicUsize,
+    /// `npidle` and `nmspinning`, the counters of the wake-up protocol (idle.rs).
+    pub(crate) idle: idle::Idle,
     /// Set once, under the sched lock, when the runtime is dropped.
     pub(crate) shutdown: AtomicBool,
     pub(crate) owned: OwnedTasks,
@@ -100,7 +99,7 @@ impl Shared {
             .filter(|&c| gcd(c, procs as u32) == 1)
             .collect();
         let shared = Arc::new(Shared {
-            remotes: remotes.into_boxed_slice(),
+            remotes: remotes.into_iter().map(CachePadded::new).collect(),
             sched: Mutex::new(Sched {
                 global: VecDeque::new(),
                 idle_ps: Vec::with_capacity(procs),
@@ -110,8 +109,7 @@ impl Shared {
                 join_handles: Vec::new(),
             }),
             global_len: AtomicUsize::new(0),
-            npidle: AtomicUsize::new(0),
-            nmspinning: AtomicUsize::new(0),
+            idle: idle::Idle::new(),
             shutdown: AtomicBool::new(false),
             owned: OwnedTasks::new(procs * 4),
             timers: TimerDriver::new(),
