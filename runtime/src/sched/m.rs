@@ -156,35 +156,41 @@ impl M {
     }
 
     /// `stopm`: park until handed a P. The first parker becomes the timer sleeper and
-    /// wakes for the nearest timer on its own.
+    /// wakes for the nearest timer on its own; it stays in the idle list while it
+    /// looks, so `start_m` can still hand it a P instead of starting a new thread.
+    /// Other parkers wait until handed a P, or kicked to take over as the sleeper.
     fn stop_m(&self) -> Parked {
         let h = &self.handle;
+        {
+            let mut s = h.sched.lock();
+            if s.shutdown {
+                return Parked::Shutdown;
+            }
+            s.idle_ms.push(self.park.clone());
+        }
         loop {
             let sleeper = h.timers.try_become_sleeper(&self.park);
-            {
-                let mut s = h.sched.lock();
-                if s.shutdown {
-                    drop(s);
-                    if sleeper.is_some() {
-                        h.timers.resign_sleeper(&self.park);
-                    }
-                    return Parked::Shutdown;
-                }
-                s.idle_ms.push(self.park.clone());
-            }
-            let deadline = sleeper.flatten();
-            let woke = self
-                .park
-                .wait(if sleeper.is_some() { deadline } else { None });
+            let woke = self.park.wait(sleeper.flatten());
             if sleeper.is_some() {
                 h.timers.resign_sleeper(&self.park);
+                if matches!(woke, Woke::Handed(..)) && h.timers.has_pending() {
+                    // Going to run Gs, maybe for long: pass the sleeper's watch to
+                    // another idle M so that timers still fire on time.
+                    if let Some(m) = h.sched.lock().idle_ms.last() {
+                        m.kick();
+                    }
+                }
             }
             match woke {
                 Woke::Handed(p, spinning) => return self.resume(p, spinning),
                 Woke::Shutdown => return Parked::Shutdown,
                 Woke::Kicked => {}
             }
-            // Kicked or timed out: leave the idle list, unless a hand-off is on its way.
+            if !h.timers.has_expired() && h.global_len.load(Relaxed) == 0 {
+                continue; // an earlier timer arrived: sleep again with the new deadline
+            }
+            // Timers are due: leave the idle list (unless a hand-off is on its way)
+            // and take a P to fire them with, so their Gs run here.
             let mut s = h.sched.lock();
             let Some(i) = s.idle_ms.iter().position(|m| Arc::ptr_eq(m, &self.park)) else {
                 drop(s);
@@ -193,20 +199,15 @@ impl M {
                     _ => Parked::Shutdown,
                 };
             };
-            s.idle_ms.swap_remove(i);
-            if s.shutdown {
-                return Parked::Shutdown;
-            }
-            if h.timers.has_expired() || !s.global.is_empty() {
-                if let Some(p) = h.take_idle_p(&mut s) {
-                    drop(s);
-                    return self.resume(p, false);
-                }
+            if let Some(p) = h.take_idle_p(&mut s) {
+                s.idle_ms.swap_remove(i);
                 drop(s);
-                // Every P is busy: fire the timers from here; their Gs go to the
-                // global queue, where the busy Ms will find them.
-                h.timers.fire_expired();
+                return self.resume(p, false);
             }
+            drop(s);
+            // Every P is busy: fire from here; the Gs go to the global queue, where
+            // the busy Ms find them.
+            h.timers.fire_expired();
         }
     }
 

@@ -154,6 +154,11 @@ impl Driver {
         next != u64::MAX && next <= self.now_tick()
     }
 
+    /// True when any timer is pending.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.next_when.load(Acquire) != u64::MAX
+    }
+
     /// Fires every due timer (waking their Gs); returns how many fired.
     pub(crate) fn fire_expired(&self) -> usize {
         if !self.has_expired() {

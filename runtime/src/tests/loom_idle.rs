@@ -1,0 +1,175 @@
+//! Loom models of the no-lost-wake-up protocol (`sched/idle.rs`, module docs): a
+//! running M makes a G visible and then asks for a wake-up, while the last spinning M
+//! gives up its P and goes to park. Whatever the interleaving, either the pusher claims
+//! a wake-up (and will start an M) or the parking M sees the G: a runnable G is never
+//! left with every M parked.
+//!
+//! The counters are the scheduler's own `Idle`, and the local queue is the real
+//! `local_queue`; the M side is the sequence of `M::release_p_and_park`, the pusher's
+//! that of `Shared::schedule_task` / `Shared::inject`.
+
+use crate::loom::atomic::{AtomicUsize, Ordering::*};
+use crate::loom::{thread, Arc, Mutex};
+use crate::sched::idle::Idle;
+use crate::sched::local_queue::{self, Item, Steal};
+use std::ptr::NonNull;
+
+/// A G that owns nothing: these models only care whether a queue is empty.
+struct G;
+
+impl Item for G {
+    fn into_ptr(self) -> NonNull<()> {
+        NonNull::dangling()
+    }
+
+    unsafe fn from_ptr(_: NonNull<()>) -> G {
+        G
+    }
+}
+
+/// The start state: the parking M is the one spinner (`nmspinning = 1`), and
+/// `other_idle_ps` other Ps are idle already.
+fn idle_with_one_spinner(other_idle_ps: usize) -> Arc<Idle> {
+    let idle = Idle::new();
+    idle.start_spinning();
+    for _ in 0..other_idle_ps {
+        idle.p_idled();
+    }
+    Arc::new(idle)
+}
+
+/// After a claim, the claimer counts as the one spinner; without one, the parking M
+/// must have stopped spinning.
+fn assert_counters(idle: &Idle, claimed: bool, other_idle_ps: usize) {
+    assert_eq!(idle.nmspinning.load(SeqCst), usize::from(claimed));
+    assert_eq!(idle.npidle.load(SeqCst), other_idle_ps + 1);
+}
+
+/// Thread A (a running M) pushes a G on its own ring (`next = false`) or to its
+/// `runnext` (`next = true`, what `schedule_task` does for a wake or a spawn), then
+/// `try_claim_wake_after_local_push`. Thread B (the last spinning M) releases its P
+/// (`p_idled`), `drop_spinning`, then re-checks A's queue (`Steal::is_empty`, as
+/// `Shared::any_work` does).
+fn local_push_vs_last_spinner(next: bool, other_idle_ps: usize) {
+    loom::model(move || {
+        let idle = idle_with_one_spinner(other_idle_ps);
+        let (mut local, steal) = local_queue::new::<G>();
+
+        let a = {
+            let idle = idle.clone();
+            thread::spawn(move || {
+                local.push(G, next, |_| unreachable!("one G cannot overflow"));
+                let claimed = idle.try_claim_wake_after_local_push();
+                (claimed, local)
+            })
+        };
+
+        idle.p_idled();
+        idle.drop_spinning();
+        let saw = !steal.is_empty();
+
+        let (claimed, _local) = a.join().unwrap();
+        assert!(
+            claimed || saw,
+            "lost wake-up: the pusher saw a spinner, and the spinner parked without \
+             seeing the G"
+        );
+        assert_counters(&idle, claimed, other_idle_ps);
+    });
+}
+
+/// Proves: case 2 of the module docs with the G on the ring. The store-buffering pair
+/// (A: `tail` Release store, SeqCst fence, load `nmspinning`; B: `nmspinning`
+/// fetch_sub, SeqCst fence, load `tail`) never has both loads miss, so a G pushed while
+/// the last spinner parks is always seen by one side. No other P idle (`npidle` goes
+/// 0 → 1 only through B).
+#[test]
+fn loom_idle_local_ring_push_vs_last_spinner() {
+    local_push_vs_last_spinner(false, 0);
+}
+
+/// Proves: as above with another P already idle (`npidle` 1 → 2), so the pusher's
+/// claim depends on `nmspinning` alone.
+#[test]
+fn loom_idle_local_ring_push_vs_last_spinner_other_idle_p() {
+    local_push_vs_last_spinner(false, 1);
+}
+
+/// Proves: case 2 when the G goes to `runnext` (the `swap(AcqRel)` is the write that
+/// the SeqCst fences order, and B's `is_empty` reads `runnext` too).
+#[test]
+fn loom_idle_runnext_push_vs_last_spinner() {
+    local_push_vs_last_spinner(true, 0);
+}
+
+/// The global queue and its lock-free length hint (`Sched::global` under the sched
+/// lock, `Shared::global_len`).
+struct Global {
+    queue: Mutex<Vec<G>>,
+    len: AtomicUsize,
+}
+
+/// Thread A is `Shared::inject`: push under the sched lock, store `global_len`
+/// (Relaxed), unlock, then `wake_p` (`try_claim_wake`, or the fenced
+/// `try_claim_wake_after_local_push` when `fenced`). Thread B is
+/// `M::release_p_and_park` of the last spinner: under the lock, resume if the global
+/// queue has a G, else `p_idled`; unlock; `drop_spinning`; then `any_work`
+/// (`global_len` SeqCst load, and A's ring, which stays empty here).
+fn global_push_vs_last_spinner(fenced: bool) {
+    loom::model(move || {
+        let idle = idle_with_one_spinner(0);
+        let global = Arc::new(Global {
+            queue: Mutex::new(Vec::new()),
+            len: AtomicUsize::new(0),
+        });
+        let (_local, steal): (_, Steal<G>) = local_queue::new();
+
+        let a = {
+            let (idle, global) = (idle.clone(), global.clone());
+            thread::spawn(move || {
+                {
+                    let mut q = global.queue.lock();
+                    q.push(G);
+                    global.len.store(q.len(), Relaxed);
+                }
+                if fenced {
+                    idle.try_claim_wake_after_local_push()
+                } else {
+                    idle.try_claim_wake()
+                }
+            })
+        };
+
+        let saw_under_lock = {
+            let q = global.queue.lock();
+            if q.is_empty() {
+                idle.p_idled();
+                false
+            } else {
+                true
+            }
+        };
+        let saw = saw_under_lock || {
+            idle.drop_spinning();
+            global.len.load(SeqCst) != 0 || !steal.is_empty()
+        };
+
+        let claimed = a.join().unwrap();
+        assert!(
+            claimed || saw,
+            "lost wake-up: the injector saw a spinner, and the spinner parked without \
+             seeing the G"
+        );
+    });
+}
+
+/// Proves: case 1 of the module docs (the global queue) with the ordering that
+/// `Shared::inject` needs: a SeqCst fence between the `global_len` store and the loads
+/// of `wake_p`. The lock alone does not do it: B may check the queue under the lock
+/// before A pushes, and then A's `wake_p` still sees B spinning; only B's re-check of
+/// `global_len` after `drop_spinning` finds the G, and that is again a
+/// store-buffering pair that needs a fence on both sides.
+#[test]
+fn loom_idle_global_push_vs_last_spinner() {
+    global_push_vs_last_spinner(true);
+}
