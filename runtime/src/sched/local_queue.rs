@@ -338,3 +338,122 @@ impl<T: Item> Drop for Overflow<'_, T> {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! Stress tests on real threads (the loom models in `tests/loom_queue.rs` cover
+    //! the interleavings on a 4-slot ring; these cover the 256-slot one at speed).
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    use std::sync::Mutex;
+
+    struct Val(usize);
+
+    impl Item for Box<Val> {
+        fn into_ptr(self) -> NonNull<()> {
+            NonNull::from(Box::leak(self)).cast()
+        }
+        unsafe fn from_ptr(ptr: NonNull<()>) -> Self {
+            // SAFETY: made by `into_ptr` from a Box<Val>, used once.
+            unsafe { Box::from_raw(ptr.cast::<Val>().as_ptr()) }
+        }
+    }
+
+    #[test]
+    fn smoke() {
+        let (mut local, steal) = new::<Box<Val>>();
+        let mut overflowed = Vec::new();
+        for i in 0..LEN as usize + 10 {
+            local.push(Box::new(Val(i)), i % 3 == 0, |o| {
+                overflowed.extend(o.map(|v| v.0))
+            });
+        }
+        assert_eq!(
+            overflowed.len(),
+            LEN as usize / 2 + 1,
+            "one batch of half a ring + 1"
+        );
+        let (mut thief, _) = new::<Box<Val>>();
+        let first = steal
+            .steal_into(&mut thief, false)
+            .expect("a non-empty ring gives half");
+        let mut seen = vec![first.0];
+        seen.extend(overflowed);
+        while let Some(v) = thief.pop(false) {
+            seen.push(v.0);
+        }
+        while let Some(v) = local.pop(false) {
+            seen.push(v.0);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..LEN as usize + 10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn runnext_is_first_and_displaces_to_the_tail() {
+        let (mut local, _steal) = new::<Box<Val>>();
+        local.push(Box::new(Val(1)), false, |_| unreachable!());
+        local.push(Box::new(Val(2)), true, |_| unreachable!());
+        local.push(Box::new(Val(3)), true, |_| unreachable!());
+        let order: Vec<_> = std::iter::from_fn(|| local.pop(false))
+            .map(|v| v.0)
+            .collect();
+        assert_eq!(order, [3, 1, 2]);
+    }
+
+    /// One owner pushing, popping and overflowing while stealers take halves: every
+    /// value comes out exactly once.
+    #[test]
+    fn stress() {
+        const N: usize = 200_000;
+        const STEALERS: usize = 3;
+        let (mut local, steal) = new::<Box<Val>>();
+        let steal = std::sync::Arc::new(steal);
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let seen: std::sync::Arc<Vec<AtomicUsize>> =
+            std::sync::Arc::new((0..N).map(|_| AtomicUsize::new(0)).collect());
+        let overflow = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let thieves: Vec<_> = (0..STEALERS)
+            .map(|t| {
+                let (steal, done, seen) = (steal.clone(), done.clone(), seen.clone());
+                std::thread::spawn(move || {
+                    let (mut mine, _) = new::<Box<Val>>();
+                    loop {
+                        let finished = done.load(SeqCst);
+                        if let Some(v) = steal.steal_into(&mut mine, t == 0) {
+                            seen[v.0].fetch_add(1, SeqCst);
+                            while let Some(v) = mine.pop(false) {
+                                seen[v.0].fetch_add(1, SeqCst);
+                            }
+                        } else if finished {
+                            return;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for i in 0..N {
+            local.push(Box::new(Val(i)), i % 5 == 0, |o| {
+                overflow.lock().unwrap().extend(o.map(|v| v.0))
+            });
+            if i % 3 == 0 {
+                if let Some(v) = local.pop(false) {
+                    seen[v.0].fetch_add(1, SeqCst);
+                }
+            }
+        }
+        while let Some(v) = local.pop(false) {
+            seen[v.0].fetch_add(1, SeqCst);
+        }
+        done.store(true, SeqCst);
+        for t in thieves {
+            t.join().unwrap();
+        }
+        for v in overflow.lock().unwrap().iter() {
+            seen[*v].fetch_add(1, SeqCst);
+        }
+        for (i, s) in seen.iter().enumerate() {
+            assert_eq!(s.load(SeqCst), 1, "value {i} seen {} times", s.load(SeqCst));
+        }
+    }
+}

@@ -75,7 +75,10 @@ impl Pool {
         // SAFETY: the slot is in `self` (the caller only passes `Tok`s of this pool).
         let slot = unsafe { tok.0.as_ref() };
         let i = slot.val.with(|p| unsafe { *p });
-        assert!(std::ptr::eq(slot, &self.0[i]), "a G with the wrong contents");
+        assert!(
+            std::ptr::eq(slot, &self.0[i]),
+            "a G with the wrong contents"
+        );
         i
     }
 }

@@ -4,7 +4,11 @@
 //! free) and unregisters when dropped, which frees its entry at once. It completes
 //! only once the clock has reached its deadline: nothing fires early.
 
+#[cfg(all(test, not(loom)))]
+mod choice;
 pub(crate) mod driver;
+#[cfg(all(test, not(loom)))]
+mod heap_alt;
 mod wheel;
 
 use crate::sched::{context, Shared};
