@@ -5,9 +5,10 @@
 //! spinner, so that a burst of work fans out one M at a time), run it, repeat.
 //!
 //! `find_runnable`, in Go's order:
-//! 1. every 61st tick, one G from the global queue first (so it cannot starve);
+//! 1. every 61st tick, due timers and one G from the global queue first (so neither
+//!    can starve behind a P that never runs out of local work);
 //! 2. the local queue: `runnext`, then the ring;
-//! 3. expired timers (their Gs land on this P), then look again;
+//! 3. due timers (their Gs land on this P), then look again;
 //! 4. the global queue (a fair share of it moves to this P);
 //! 5. (the netpoller, non-blocking: a later issue);
 //! 6. steal, if spinning or if fewer than half the busy Ps have a spinning M;
@@ -92,9 +93,18 @@ impl M {
             if h.is_shutdown() {
                 return None;
             }
-            let local = context::core(|core| {
+            let tick = context::core(|core| {
                 core.sched_tick = core.sched_tick.wrapping_add(1);
-                if core.sched_tick % GLOBAL_CHECK_INTERVAL == 0 {
+                core.sched_tick
+            });
+            // Go's `checkTimers` at the top of every round, here every 61st round and
+            // whenever the local queue is empty: Gs that never run out of work must
+            // not keep a timer from firing, and a clock read per poll is not free.
+            if tick % GLOBAL_CHECK_INTERVAL == 0 {
+                h.timers.fire_expired();
+            }
+            let local = context::core(|core| {
+                if tick % GLOBAL_CHECK_INTERVAL == 0 {
                     if let Some(t) = h.glob_runq_get(core, 1) {
                         return Some(t);
                     }

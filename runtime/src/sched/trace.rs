@@ -66,6 +66,11 @@ fn run(handle: &Shared, settings: Settings, stop: &(Mutex<bool>, Condvar)) {
     let mut next = start + settings.period;
     let mut stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
     loop {
+        // Checked before every wait: a stop that came before we first took the lock
+        // has already notified, and would not be seen by a wait.
+        if *stopped {
+            return;
+        }
         let now = Instant::now();
         if now < next {
             stopped = stop
@@ -73,12 +78,11 @@ fn run(handle: &Shared, settings: Settings, stop: &(Mutex<bool>, Condvar)) {
                 .wait_timeout(stopped, next - now)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
-            if *stopped {
-                return;
-            }
             continue;
         }
-        next += settings.period;
+        // From now, not from the missed tick: a late wake-up prints one line, not a
+        // burst of stale ones (as Go's `lasttrace = now`).
+        next = now + settings.period;
         let text = render(handle, start.elapsed(), settings.detail);
         let _ = io::stderr().write_all(text.as_bytes());
     }

@@ -10,7 +10,7 @@
 //! free of the cell would drop the scheduler's `Arc` twice, which loom also reports.
 
 use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use crate::loom::{thread, Arc, Mutex};
+use crate::loom::{thread, Arc, Mutex, UnsafeCell};
 use crate::task::owned::OwnedTasks;
 use crate::task::{self, JoinError, JoinHandle, Notified, Schedule, Task};
 use std::collections::VecDeque;
@@ -29,10 +29,25 @@ struct Queue {
 #[derive(Clone)]
 struct Toy(Arc<Queue>);
 
-impl Schedule for Toy {
+/// The scheduler handle a task holds (in its cell). Besides queueing through the
+/// `Toy`, it proves that freeing the cell happens after the task's completion:
+/// `release` (called once, by the completing thread) writes `witness`, and dropping
+/// the cell (in `dealloc`, on whichever thread drops the last reference) writes it
+/// again. Loom fails the model if the second write does not happen after the first,
+/// e.g. if the last `ref_dec` did not acquire the other references' releases.
+struct Bound {
+    toy: Toy,
+    witness: UnsafeCell<usize>,
+}
+
+// SAFETY: `witness` is only touched through loom's `UnsafeCell`, which checks every
+// access against loom's happens-before; loom then fails the model on a race.
+unsafe impl Sync for Bound {}
+
+impl Schedule for Bound {
     fn schedule(&self, task: Notified) {
-        self.0.queued.fetch_add(1, SeqCst);
-        self.0.runq.lock().push_back(task);
+        self.toy.0.queued.fetch_add(1, SeqCst);
+        self.toy.0.runq.lock().push_back(task);
     }
 
     fn yield_now(&self, task: Notified) {
@@ -40,7 +55,20 @@ impl Schedule for Toy {
     }
 
     fn release(&self, task: &Task) -> Option<Task> {
-        self.0.owned.remove(task)
+        // SAFETY: loom checks this access against the one in `drop`.
+        self.witness.with_mut(|w| unsafe { *w += 1 });
+        self.toy.0.owned.remove(task)
+    }
+}
+
+impl Drop for Bound {
+    fn drop(&mut self) {
+        // SAFETY: as in `release`.
+        let released = self.witness.with_mut(|w| unsafe { *w });
+        assert_eq!(
+            released, 1,
+            "a task was freed without being released exactly once"
+        );
     }
 }
 
@@ -59,7 +87,11 @@ impl Toy {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (task, notified, join) = task::new_task(future, self.clone(), None);
+        let bound = Bound {
+            toy: self.clone(),
+            witness: UnsafeCell::new(0),
+        };
+        let (task, notified, join) = task::new_task(future, bound, None);
         let notified = self.0.owned.bind(task, notified).expect("list is open");
         (notified, join)
     }
@@ -172,7 +204,7 @@ impl Future for PendingOnce {
 /// exactly once (no "Arc leaked", no double drop).
 #[test]
 fn loom_join_complete_vs_drop_join_handle() {
-    loom::model(|| {
+    super::in_orders(2, |order| {
         let toy = Toy::new();
         let (fut_drops, out_drops) = (Counter::new(), Counter::new());
         let (in_fut, out) = (fut_drops.track(), out_drops.clone());
@@ -181,9 +213,10 @@ fn loom_join_complete_vs_drop_join_handle() {
             out.track()
         });
 
-        let runner = thread::spawn(move || notified.run());
-        drop(join);
-        runner.join().unwrap();
+        super::Threads::new()
+            .with(move || notified.run())
+            .with(move || drop(join))
+            .run(order);
 
         assert_eq!(fut_drops.get(), 1, "future dropped once");
         assert_eq!(out_drops.get(), 1, "output dropped once");
@@ -198,17 +231,20 @@ fn loom_join_complete_vs_drop_join_handle() {
 /// loom reports) and hands the output over exactly once.
 #[test]
 fn loom_join_complete_vs_await() {
-    loom::model(|| {
+    super::in_orders(2, |order| {
         let toy = Toy::new();
         let out_drops = Counter::new();
-        let out = out_drops.clone();
+        let (out, seen_drops) = (out_drops.clone(), out_drops.clone());
         let (notified, join) = toy.spawn(async move { out.track() });
 
-        let runner = thread::spawn(move || notified.run());
-        let output = block_on(join).expect("the task completed");
-        assert_eq!(out_drops.get(), 0);
-        drop(output);
-        runner.join().unwrap();
+        super::Threads::new()
+            .with(move || notified.run())
+            .with(move || {
+                let output = block_on(join).expect("the task completed");
+                assert_eq!(seen_drops.get(), 0, "output dropped before it was read");
+                drop(output);
+            })
+            .run(order);
 
         assert_eq!(out_drops.get(), 1, "output dropped once");
         toy.finish();
@@ -222,7 +258,7 @@ fn loom_join_complete_vs_await() {
 /// the awaiting side (`block_on` on the aborting thread) is always woken.
 #[test]
 fn loom_join_abort_vs_run() {
-    loom::model(|| {
+    super::in_orders(2, |order| {
         let toy = Toy::new();
         let (fut_drops, out_drops) = (Counter::new(), Counter::new());
         let ran = Arc::new(AtomicBool::new(false));
@@ -233,12 +269,18 @@ fn loom_join_abort_vs_run() {
             out.track()
         });
 
-        let runner = thread::spawn(move || notified.run());
-        join.abort();
-        let res = block_on(join);
-        runner.join().unwrap();
+        let mut out = super::Threads::new()
+            .with(move || {
+                notified.run();
+                None
+            })
+            .with(move || {
+                join.abort();
+                Some(block_on(join))
+            })
+            .run(order);
 
-        match res {
+        match out.pop().flatten().expect("the aborter's result") {
             Ok(output) => {
                 assert!(ran.load(SeqCst));
                 drop(output);
@@ -262,24 +304,29 @@ fn loom_join_abort_vs_run() {
 /// `Err(cancelled)`, the future is dropped exactly once, and nothing leaks.
 #[test]
 fn loom_join_abort_idle_task() {
-    loom::model(|| {
+    super::in_orders(2, |order| {
         let toy = Toy::new();
         let fut_drops = Counter::new();
         let in_fut = fut_drops.track();
-        let (notified, mut join) = toy.spawn(async move {
+        let (notified, join) = toy.spawn(async move {
             let _in_fut = in_fut;
             std::future::pending::<()>().await;
         });
 
         let runner = {
             let toy = toy.clone();
-            thread::spawn(move || {
+            move || {
                 notified.run();
                 toy.run_all();
-            })
+                None
+            }
         };
-        join.abort();
-        runner.join().unwrap();
+        let aborter = move || {
+            join.abort();
+            Some(join)
+        };
+        let mut out = super::Threads::new().with(runner).with(aborter).run(order);
+        let mut join = out.pop().flatten().expect("the aborter's handle");
         // What the abort queued after the runner looked: an M runs it later.
         toy.run_all();
 
@@ -301,7 +348,7 @@ fn loom_join_abort_idle_task() {
 /// completes it. Also: the waker's reference is given back on every path (no leak).
 #[test]
 fn loom_join_wake_vs_poll() {
-    loom::model(|| {
+    super::in_orders(2, |order| {
         let toy = Toy::new();
         let slot = Arc::new(Mutex::new(None::<Waker>));
         let out_drops = Counter::new();
@@ -315,15 +362,16 @@ fn loom_join_wake_vs_poll() {
             out.track()
         });
 
-        let waker = thread::spawn(move || loop {
-            let w = slot.lock().take();
-            match w {
-                Some(w) => break w.wake(),
-                None => thread::yield_now(),
-            }
-        });
-        notified.run();
-        waker.join().unwrap();
+        super::Threads::new()
+            .with(move || notified.run())
+            .with(move || loop {
+                let w = slot.lock().take();
+                match w {
+                    Some(w) => break w.wake(),
+                    None => thread::yield_now(),
+                }
+            })
+            .run(order);
 
         assert_eq!(toy.queued(), 1, "one wake, one queue entry");
         let again = toy.pop().expect("the woken task is queued");
@@ -339,6 +387,69 @@ fn loom_join_wake_vs_poll() {
     });
 }
 
+/// Proves: a wake and an abort from two other threads, both racing with the poll
+/// that hands out the waker: whichever of the task's paths they hit (wake while
+/// running and `OkNotified`, abort while running and `TransitionToIdle::Cancelled`,
+/// abort of an idle or queued task, the second run completing or cancelling), the
+/// task ends complete after the queue is run, the `JoinHandle` gives the output or
+/// `Err(cancelled)`, the future and the output are each dropped exactly once, and
+/// nothing leaks.
+#[test]
+fn loom_join_wake_and_abort_vs_poll() {
+    super::in_orders(3, |order| {
+        let toy = Toy::new();
+        let slot = Arc::new(Mutex::new(None::<Waker>));
+        let (fut_drops, out_drops) = (Counter::new(), Counter::new());
+        let (fut_slot, in_fut, out) = (slot.clone(), fut_drops.track(), out_drops.clone());
+        let (notified, join) = toy.spawn(async move {
+            let _in_fut = in_fut;
+            PendingOnce {
+                slot: fut_slot,
+                polled: false,
+            }
+            .await;
+            out.track()
+        });
+
+        let dropped = fut_drops.clone();
+        let mut outs = super::Threads::new()
+            .with(move || {
+                notified.run();
+                None
+            })
+            .with(move || loop {
+                let w = slot.lock().take();
+                match w {
+                    Some(w) => {
+                        w.wake();
+                        break None;
+                    }
+                    // Aborted before its first poll: no waker will ever come.
+                    None if dropped.get() > 0 => break None,
+                    None => thread::yield_now(),
+                }
+            })
+            .with(move || {
+                join.abort();
+                Some(join)
+            })
+            .run(order);
+        let mut join = outs.pop().flatten().expect("the aborter's handle");
+        toy.run_all();
+
+        match poll_once(&mut join) {
+            Poll::Ready(Ok(output)) => drop(output),
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e:?}"),
+            Poll::Pending => panic!("the task never finished"),
+        }
+        assert_eq!(fut_drops.get(), 1, "future dropped once");
+        assert!(out_drops.get() <= 1, "output dropped twice");
+        assert!(toy.queued() <= 2, "queued more than once per wake");
+        drop(join);
+        toy.finish();
+    });
+}
+
 /// Proves: the owned list's shutdown (`close_and_shutdown_all`, `Task::shutdown`)
 /// racing with a wake from a foreign thread (a timer or a channel on a thread without
 /// a P) drops the future exactly once, wherever the wake puts the task: a `Notified`
@@ -346,7 +457,7 @@ fn loom_join_wake_vs_poll() {
 /// its reference. The `JoinHandle` then reports cancellation.
 #[test]
 fn loom_join_shutdown_vs_wake() {
-    loom::model(|| {
+    super::in_orders(2, |order| {
         let toy = Toy::new();
         let slot = Arc::new(Mutex::new(None::<Waker>));
         let fut_drops = Counter::new();
@@ -364,9 +475,14 @@ fn loom_join_shutdown_vs_wake() {
         notified.run();
         let waker = slot.lock().take().expect("the waker was stored");
 
-        let waking = thread::spawn(move || waker.wake());
-        toy.0.owned.close_and_shutdown_all();
-        waking.join().unwrap();
+        let shutdown = {
+            let toy = toy.clone();
+            move || toy.0.owned.close_and_shutdown_all()
+        };
+        super::Threads::new()
+            .with(shutdown)
+            .with(move || waker.wake())
+            .run(order);
         // The runtime drops or runs whatever the wake queued; running is the stricter.
         toy.run_all();
 

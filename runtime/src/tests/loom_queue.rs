@@ -13,7 +13,6 @@
 //!
 //! Under loom the ring has `LEN = 4` slots, so the models reach overflow quickly.
 
-use crate::loom::thread;
 use crate::sched::local_queue::{self, Item, Local, Steal, LEN};
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
@@ -47,8 +46,6 @@ struct Pool(Box<[Slot]>);
 // SAFETY: slots are only touched through loom's `UnsafeCell`, which checks every
 // access against loom's happens-before; loom then fails the model on a race.
 unsafe impl Sync for Pool {}
-// SAFETY: as above.
-unsafe impl Send for Pool {}
 
 impl Pool {
     fn new(n: usize) -> Arc<Pool> {
@@ -72,13 +69,16 @@ impl Pool {
     /// A consumer "runs" a G: reads its slot (loom checks that the owner's write
     /// happens before this read).
     fn run(&self, tok: Tok) -> usize {
-        // SAFETY: the slot is in `self` (the caller only passes `Tok`s of this pool).
-        let slot = unsafe { tok.0.as_ref() };
-        let i = slot.val.with(|p| unsafe { *p });
-        assert!(
-            std::ptr::eq(slot, &self.0[i]),
-            "a G with the wrong contents"
-        );
+        // Find the slot before touching it: a slot read too early holds a stale or
+        // null pointer, which must fail the model, not crash it.
+        let i = self
+            .0
+            .iter()
+            .position(|s| std::ptr::eq(s, tok.0.as_ptr()))
+            .expect("a G that is not in the pool: a slot read before it was published");
+        // SAFETY: loom checks that the owner's write happens before this read.
+        let val = self.0[i].val.with(|p| unsafe { *p });
+        assert_eq!(val, i, "a G with the wrong contents");
         i
     }
 }
@@ -157,26 +157,70 @@ fn pushes(ops: &[Op]) -> usize {
     ops.iter().filter(|op| matches!(op, Push { .. })).count()
 }
 
-/// One owner against one stealer, the owner doing `ops`.
-fn one_stealer(ops: &'static [Op], steal_next: bool) {
-    loom::model(move || {
+/// What a model thread hands back: the Gs it saw, and its own queue (the owner's),
+/// to be drained at the end.
+struct Out {
+    seen: Vec<Seen>,
+    local: Option<Local<Tok>>,
+}
+
+/// The owner thread of every model.
+fn owner_thread(pool: &Arc<Pool>, local: Local<Tok>, ops: &'static [Op]) -> impl FnOnce() -> Out {
+    let pool = pool.clone();
+    move || {
+        let (local, popped, overflowed) = owner(pool, local, ops);
+        Out {
+            seen: vec![popped, overflowed],
+            local: Some(local),
+        }
+    }
+}
+
+/// A thread that steals once from `victim` into a queue of its own and runs all it got.
+fn stealer_thread(
+    pool: &Arc<Pool>,
+    victim: &Arc<Steal<Tok>>,
+    steal_next: bool,
+) -> impl FnOnce() -> Out {
+    let (pool, victim) = (pool.clone(), victim.clone());
+    move || {
+        let mut dst = local_queue::new::<Tok>().0;
+        let mut seen = stealer(&pool, &victim, &mut dst, steal_next);
+        drain(&pool, &mut dst, &mut seen);
+        Out {
+            seen: vec![seen],
+            local: None,
+        }
+    }
+}
+
+/// The end of every model: drain what is left and count.
+fn finish(pool: &Pool, n: usize, outs: Vec<Out>) {
+    let mut seen = Vec::new();
+    for out in outs {
+        seen.extend(out.seen);
+        if let Some(mut local) = out.local {
+            let mut rest = Seen::default();
+            drain(pool, &mut local, &mut rest);
+            seen.push(rest);
+        }
+    }
+    assert_exactly_once(n, &seen.iter().collect::<Vec<_>>());
+}
+
+/// One owner doing `ops` against `stealers` stealers.
+fn owner_vs_stealers(ops: &'static [Op], stealers: usize, steal_next: bool) {
+    let kinds: Vec<usize> = (0..=stealers).map(|i| i.min(1)).collect();
+    super::in_orders_of(&kinds, move |order| {
         let n = pushes(ops);
         let pool = Pool::new(n);
         let (local, steal) = local_queue::new::<Tok>();
-
-        let o = {
-            let pool = pool.clone();
-            thread::spawn(move || owner(pool, local, ops))
-        };
-        let mut dst = local_queue::new::<Tok>().0;
-        let mut stolen = stealer(&pool, &steal, &mut dst, steal_next);
-        drain(&pool, &mut dst, &mut stolen);
-
-        let (mut local, popped, overflowed) = o.join().unwrap();
-        let mut rest = Seen::default();
-        drain(&pool, &mut local, &mut rest);
-        assert!(steal.is_empty());
-        assert_exactly_once(n, &[&popped, &overflowed, &stolen, &rest]);
+        let steal = Arc::new(steal);
+        let mut threads = super::Threads::new().with(owner_thread(&pool, local, ops));
+        for _ in 0..stealers {
+            threads = threads.with(stealer_thread(&pool, &steal, steal_next));
+        }
+        finish(&pool, n, threads.run(order));
     });
 }
 
@@ -196,7 +240,7 @@ fn loom_queue_overflow_vs_steal() {
         Push { next: true },
         Pop,
     ];
-    one_stealer(OPS, false);
+    owner_vs_stealers(OPS, 1, false);
 }
 
 /// Proves: the owner reusing ring slots that a stealer has just freed (pop, push
@@ -213,7 +257,7 @@ fn loom_queue_pop_push_wrap_vs_steal() {
         Push { next: false },
         Push { next: false },
     ];
-    one_stealer(OPS, false);
+    owner_vs_stealers(OPS, 1, false);
 }
 
 /// Proves: `runnext` is taken exactly once when the owner's `pop` (Acquire CAS) races
@@ -222,48 +266,35 @@ fn loom_queue_pop_push_wrap_vs_steal() {
 #[test]
 fn loom_queue_steal_runnext() {
     const OPS: &[Op] = &[Push { next: true }, Push { next: true }, Pop, Pop];
-    one_stealer(OPS, true);
+    owner_vs_stealers(OPS, 1, true);
 }
 
 /// Proves: two stealers against the owner's pushes and pop never take the same G
 /// (their CASes on the victim's `head` serialize their batches), and nothing is lost.
 #[test]
 fn loom_queue_two_stealers() {
-    loom::model(|| {
-        const OPS: &[Op] = &[
-            Push { next: false },
-            Push { next: false },
-            Push { next: false },
-            Pop,
-        ];
-        let n = pushes(OPS);
-        let pool = Pool::new(n);
-        let (local, steal) = local_queue::new::<Tok>();
-        let steal = Arc::new(steal);
+    const OPS: &[Op] = &[
+        Push { next: false },
+        Push { next: false },
+        Push { next: false },
+        Pop,
+    ];
+    owner_vs_stealers(OPS, 2, false);
+}
 
-        let o = {
-            let pool = pool.clone();
-            thread::spawn(move || owner(pool, local, OPS))
-        };
-        let s = {
-            let (pool, steal) = (pool.clone(), steal.clone());
-            thread::spawn(move || {
-                let mut dst = local_queue::new::<Tok>().0;
-                let mut seen = stealer(&pool, &steal, &mut dst, false);
-                drain(&pool, &mut dst, &mut seen);
-                seen
-            })
-        };
-        let mut dst = local_queue::new::<Tok>().0;
-        let mut mine = stealer(&pool, &steal, &mut dst, false);
-        drain(&pool, &mut dst, &mut mine);
-
-        let theirs = s.join().unwrap();
-        let (mut local, popped, overflowed) = o.join().unwrap();
-        let mut rest = Seen::default();
-        drain(&pool, &mut local, &mut rest);
-        assert_exactly_once(n, &[&popped, &overflowed, &mine, &theirs, &rest]);
-    });
+/// Proves: the overflow of `loom_queue_overflow_vs_steal` against two stealers at
+/// once: the owner's overflow CAS and two thieves' CASes on the same `head` hand each
+/// G to exactly one of them.
+#[test]
+fn loom_queue_overflow_vs_two_stealers() {
+    const OPS: &[Op] = &[
+        Push { next: false },
+        Push { next: false },
+        Push { next: false },
+        Push { next: false },
+        Push { next: false },
+    ];
+    owner_vs_stealers(OPS, 2, false);
 }
 
 /// Proves: Gs stolen into a ring are published by the stealer's `tail` Release to a
@@ -271,7 +302,7 @@ fn loom_queue_two_stealers() {
 /// reach the second thief), while the first stealer pops its own ring.
 #[test]
 fn loom_queue_steal_chain() {
-    loom::model(|| {
+    super::in_orders(2, |order| {
         const N: usize = 3;
         let pool = Pool::new(N);
         let (mut local, steal) = local_queue::new::<Tok>();
@@ -280,23 +311,26 @@ fn loom_queue_steal_chain() {
             local.push(pool.make(i), false, |_| unreachable!("no overflow"));
         }
         let (mut mid, mid_steal) = local_queue::new::<Tok>();
+        let mid_steal = Arc::new(mid_steal);
 
         let first = {
             let pool = pool.clone();
-            thread::spawn(move || {
+            move || {
                 let mut seen = stealer(&pool, &steal, &mut mid, false);
                 drain(&pool, &mut mid, &mut seen);
-                (seen, steal)
-            })
+                Out {
+                    seen: vec![seen],
+                    local: None,
+                }
+            }
         };
-        let mut dst = local_queue::new::<Tok>().0;
-        let mut second = stealer(&pool, &mid_steal, &mut dst, true);
-        drain(&pool, &mut dst, &mut second);
-
-        let (first, _steal) = first.join().unwrap();
-        let mut rest = Seen::default();
-        drain(&pool, &mut local, &mut rest);
+        let second = stealer_thread(&pool, &mid_steal, true);
+        let mut outs = super::Threads::new().with(first).with(second).run(order);
         assert!(mid_steal.is_empty());
-        assert_exactly_once(N, &[&first, &second, &rest]);
+        outs.push(Out {
+            seen: vec![],
+            local: Some(local),
+        });
+        finish(&pool, N, outs);
     });
 }
