@@ -17,7 +17,9 @@ fn skynet(num: u64, size: u64) -> Pin<Box<dyn Future<Output = u64> + Send>> {
             return num;
         }
         let child = size / 10;
-        let handles: Vec<_> = (0..10).map(|i| gort::go(skynet(num + i * child, child))).collect();
+        let handles: Vec<_> = (0..10)
+            .map(|i| gort::go(skynet(num + i * child, child)))
+            .collect();
         let mut sum = 0;
         for h in handles {
             sum += h.await.expect("a skynet task failed");
@@ -35,7 +37,10 @@ fn main() -> std::io::Result<()> {
         let start = Instant::now();
         let sum = rt.block_on(skynet(0, 1_000_000));
         assert_eq!(sum, 499_999_500_000, "wrong skynet sum");
-        println!("round {round}: sum {sum} in {:.1} ms", start.elapsed().as_secs_f64() * 1e3);
+        println!(
+            "round {round}: sum {sum} in {:.1} ms",
+            start.elapsed().as_secs_f64() * 1e3
+        );
     }
     let m = rt.metrics();
     println!(
