@@ -1,0 +1,398 @@
+//! The cases a select is made of (a lone `send`/`recv` is a select of one): each knows
+//! how to try its operation now, how to wait on its channel, and how to collect or
+//! undo the outcome. `select.rs` drives them through `dyn Case`, whatever their `T`.
+
+use crate::chan::{Chan, Reservation, Waiter};
+use crate::slot::{RecvOutcome, RecvSlot, SendOutcome, SendSlot};
+use crate::token::Token;
+use crate::{Receiver, SendError, Sender, TrySendError};
+use std::sync::Arc;
+
+/// What a claimed case found when it went to collect its outcome.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub enum Collected {
+    Done,
+    /// Select again from the start (a deferred send gave up on this case).
+    Retry,
+    /// The value is still on its way (a deferred send chose this case).
+    Pending,
+}
+
+#[doc(hidden)]
+pub trait Case {
+    /// Tries the operation now. `Err(version)`: not ready, with the channel's version
+    /// as seen under its lock.
+    #[doc(hidden)]
+    fn try_now(&mut self) -> Result<(), u64>;
+    /// The channel's version now.
+    #[doc(hidden)]
+    fn version(&self) -> u64;
+    /// Queues an entry for `token`; returns true when the channel is ready now for
+    /// someone else's entries than ours (the select must then try again).
+    #[doc(hidden)]
+    fn register(&mut self, token: &Arc<Token>, index: usize) -> bool;
+    /// Removes this select's entries from the channel.
+    #[doc(hidden)]
+    fn unregister(&mut self, token: &Arc<Token>);
+    /// After an abort (nothing chosen): takes back a value left in a send slot, so
+    /// the select can try again.
+    #[doc(hidden)]
+    fn withdraw(&mut self) {}
+    /// After a claim for this case: takes the outcome from the slot.
+    #[doc(hidden)]
+    fn collect(&mut self) -> Collected;
+    /// The select is dropped after choosing this case, before anyone used the outcome:
+    /// put a received value back.
+    #[doc(hidden)]
+    fn abandon(&mut self);
+    /// Marks this case as the chosen one.
+    #[doc(hidden)]
+    fn choose(&mut self);
+}
+
+/// `recv(rx) -> msg`.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct RecvCase<'a, T> {
+    chan: &'a Chan<T>,
+    slot: Option<Arc<RecvSlot<T>>>,
+    output: Option<Option<T>>,
+    chosen: bool,
+}
+
+impl<'a, T> RecvCase<'a, T> {
+    #[doc(hidden)]
+    pub fn new(rx: &'a Receiver<T>) -> Self {
+        RecvCase {
+            chan: rx.chan(),
+            slot: None,
+            output: None,
+            chosen: false,
+        }
+    }
+
+    /// Rebuilds a case kept apart from its channel between polls (a `Receiver`'s
+    /// stream state cannot borrow the receiver that holds it).
+    pub(crate) fn from_parts(chan: &'a Chan<T>, parts: RecvParts<T>) -> Self {
+        RecvCase {
+            chan,
+            slot: parts.slot,
+            output: parts.output,
+            chosen: false,
+        }
+    }
+
+    pub(crate) fn into_parts(self) -> RecvParts<T> {
+        RecvParts {
+            slot: self.slot,
+            output: self.output,
+        }
+    }
+
+    pub(crate) fn take_output(&mut self) -> Option<T> {
+        self.output.take().expect("a completed recv has an output")
+    }
+
+    pub(crate) fn try_take_output(&mut self) -> Option<Option<T>> {
+        self.output.take()
+    }
+
+    /// Ready for another round of a reused `Select`.
+    pub(crate) fn reset(&mut self) {
+        self.slot = None;
+        self.output = None;
+        self.chosen = false;
+    }
+
+    #[doc(hidden)]
+    pub fn is_chosen(&self) -> bool {
+        self.chosen
+    }
+
+    /// The received value (`None`: closed and drained).
+    #[doc(hidden)]
+    pub fn into_output(mut self) -> Option<T> {
+        self.output
+            .take()
+            .expect("a chosen recv case has an output")
+    }
+}
+
+impl<T> Case for RecvCase<'_, T> {
+    fn try_now(&mut self) -> Result<(), u64> {
+        let mut ch = self.chan.lock();
+        match ch.try_recv(None) {
+            Ok(v) => {
+                self.output = Some(v);
+                Ok(())
+            }
+            Err(()) => Err(self.chan.version()),
+        }
+    }
+
+    fn version(&self) -> u64 {
+        self.chan.version()
+    }
+
+    fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
+        let slot = Arc::new(RecvSlot::new());
+        self.slot = Some(slot.clone());
+        let mut ch = self.chan.lock();
+        ch.push_recv_waiter(Waiter {
+            token: token.clone(),
+            case: index,
+            slot,
+        });
+        ch.recv_ready(Some(token))
+    }
+
+    fn unregister(&mut self, token: &Arc<Token>) {
+        self.chan.lock().remove_waiters(token);
+    }
+
+    fn collect(&mut self) -> Collected {
+        let slot = self.slot.as_ref().expect("a claimed recv case has a slot");
+        match slot.take() {
+            RecvOutcome::Value(v) => self.output = Some(Some(v)),
+            RecvOutcome::Closed => self.output = Some(None),
+            RecvOutcome::Retry => return Collected::Retry,
+            RecvOutcome::Pending => return Collected::Pending,
+        }
+        Collected::Done
+    }
+
+    fn abandon(&mut self) {
+        let value = match self.output.take() {
+            Some(v) => v,
+            None => self.slot.as_ref().and_then(|s| s.abandon()),
+        };
+        if let Some(v) = value {
+            self.chan.lock().put_back(v);
+        }
+    }
+
+    fn choose(&mut self) {
+        self.chosen = true;
+    }
+}
+
+/// A `RecvCase` without its channel borrow.
+pub(crate) struct RecvParts<T> {
+    slot: Option<Arc<RecvSlot<T>>>,
+    output: Option<Option<T>>,
+}
+
+impl<T> Default for RecvParts<T> {
+    fn default() -> Self {
+        RecvParts {
+            slot: None,
+            output: None,
+        }
+    }
+}
+
+/// `send(tx, v) -> res`: the value is given up front and delivered only if chosen.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct SendCase<'a, T> {
+    chan: &'a Chan<T>,
+    value: Option<T>,
+    slot: Option<Arc<SendSlot<T>>>,
+    output: Option<Result<(), SendError<T>>>,
+    chosen: bool,
+}
+
+impl<'a, T> SendCase<'a, T> {
+    #[doc(hidden)]
+    pub fn new(tx: &'a Sender<T>, value: T) -> Self {
+        Self::on(tx.chan(), value)
+    }
+
+    pub(crate) fn on(chan: &'a Chan<T>, value: T) -> Self {
+        SendCase {
+            chan,
+            value: Some(value),
+            slot: None,
+            output: None,
+            chosen: false,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn is_chosen(&self) -> bool {
+        self.chosen
+    }
+
+    #[doc(hidden)]
+    pub fn into_output(mut self) -> Result<(), SendError<T>> {
+        self.take_output()
+    }
+
+    pub(crate) fn take_output(&mut self) -> Result<(), SendError<T>> {
+        self.output.take().expect("a completed send has an output")
+    }
+
+    /// The value, when the send gave up (timed out) without sending.
+    pub(crate) fn into_value(mut self) -> T {
+        self.value.take().expect("an unsent send keeps its value")
+    }
+}
+
+impl<T> Case for SendCase<'_, T> {
+    fn try_now(&mut self) -> Result<(), u64> {
+        let value = self.value.take().expect("a send case tries with its value");
+        let mut ch = self.chan.lock();
+        match ch.try_send(value, None) {
+            Ok(()) => {
+                self.output = Some(Ok(()));
+                Ok(())
+            }
+            Err(TrySendError::Closed(v)) => {
+                self.output = Some(Err(SendError(v)));
+                Ok(())
+            }
+            Err(TrySendError::Full(v)) => {
+                self.value = Some(v);
+                Err(self.chan.version())
+            }
+        }
+    }
+
+    fn version(&self) -> u64 {
+        self.chan.version()
+    }
+
+    fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
+        let value = self
+            .value
+            .take()
+            .expect("a send case registers with its value");
+        let slot = Arc::new(SendSlot::with_value(value));
+        self.slot = Some(slot.clone());
+        let mut ch = self.chan.lock();
+        ch.push_send_waiter(Waiter {
+            token: token.clone(),
+            case: index,
+            slot,
+        });
+        ch.send_ready(Some(token))
+    }
+
+    fn unregister(&mut self, token: &Arc<Token>) {
+        self.chan.lock().remove_waiters(token);
+    }
+
+    fn withdraw(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            match slot.outcome() {
+                SendOutcome::NotSent(v) => self.value = Some(v),
+                _ => unreachable!("an aborted select's send was completed"),
+            }
+        }
+    }
+
+    fn collect(&mut self) -> Collected {
+        let slot = self.slot.take().expect("a claimed send case has a slot");
+        self.output = Some(match slot.outcome() {
+            SendOutcome::Sent => Ok(()),
+            SendOutcome::Failed(v) => Err(SendError(v)),
+            SendOutcome::NotSent(_) | SendOutcome::Deferred => {
+                unreachable!("a claimed send slot was neither taken nor failed")
+            }
+        });
+        Collected::Done
+    }
+
+    fn abandon(&mut self) {}
+
+    fn choose(&mut self) {
+        self.chosen = true;
+    }
+}
+
+/// `Select::send(&tx)`: chosen without a value, which `SelectedOperation::send` gives.
+pub(crate) struct DeferredSendCase<'a, T> {
+    chan: &'a Chan<T>,
+    slot: Option<Arc<SendSlot<T>>>,
+    pub(crate) reservation: Option<Reservation<T>>,
+}
+
+impl<'a, T> DeferredSendCase<'a, T> {
+    pub(crate) fn new(chan: &'a Chan<T>) -> Self {
+        DeferredSendCase {
+            chan,
+            slot: None,
+            reservation: None,
+        }
+    }
+
+    /// Gives the value to the chosen case.
+    pub(crate) fn send(&mut self, value: T) -> Result<(), TrySendError<T>> {
+        let r = self
+            .reservation
+            .take()
+            .expect("a chosen send case has a reservation");
+        self.chan.lock().send_reserved(r, value)
+    }
+
+    /// An ordinary blocking send on the same channel.
+    pub(crate) fn send_blocking_fallback(&mut self, value: T) -> Result<(), SendError<T>> {
+        let mut case = SendCase::on(self.chan, value);
+        let _ = crate::select::Engine::new(false).block(&mut [&mut case as &mut dyn Case], None);
+        case.into_output()
+    }
+}
+
+impl<T> Case for DeferredSendCase<'_, T> {
+    fn try_now(&mut self) -> Result<(), u64> {
+        let mut ch = self.chan.lock();
+        match ch.reserve_send(None) {
+            Some(r) => {
+                self.reservation = Some(r);
+                Ok(())
+            }
+            None => Err(self.chan.version()),
+        }
+    }
+
+    fn version(&self) -> u64 {
+        self.chan.version()
+    }
+
+    fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
+        let slot = Arc::new(SendSlot::deferred());
+        self.slot = Some(slot.clone());
+        let mut ch = self.chan.lock();
+        ch.push_send_waiter(Waiter {
+            token: token.clone(),
+            case: index,
+            slot,
+        });
+        ch.send_ready(Some(token))
+    }
+
+    fn unregister(&mut self, token: &Arc<Token>) {
+        self.chan.lock().remove_waiters(token);
+        self.slot = None;
+    }
+
+    fn collect(&mut self) -> Collected {
+        // Deferred entries are nudged, never claimed.
+        Collected::Retry
+    }
+
+    fn abandon(&mut self) {
+        if let Some(r) = self.reservation.take() {
+            self.chan.lock().release(r);
+        }
+    }
+
+    fn choose(&mut self) {}
+}
+
+impl<T> Drop for DeferredSendCase<'_, T> {
+    fn drop(&mut self) {
+        self.abandon();
+    }
+}

@@ -1,0 +1,487 @@
+//! The channel itself (Go's `hchan`): one lock over the buffer, the wait queues and the
+//! closed flag.
+//!
+//! Invariants (under the lock):
+//! 1. Receivers wait only when nothing is buffered; senders wait only when the buffer
+//!    is full (or, unbuffered, no receiver waits). So `recvq` and `buf` are never both
+//!    non-empty, nor are `sendq` and free room.
+//! 2. A value moves at most once, under this lock, and only after the claim of the
+//!    waiting side's token: a sender hands it to a claimed receiver's slot, a receiver
+//!    takes it from a claimed sender's slot, or the buffer holds it.
+//! 3. An entry whose token cannot be claimed is stale (its select completed another
+//!    case, or gave up); whoever meets it drops it. Its owner's slot keeps any value.
+//! 4. `version` changes with every change under the lock, so a select can tell that
+//!    none of its channels moved between two looks (select.rs, "one instant").
+//!
+//! Rejected: a lock-free ring per flavor (crossbeam's). Go's single lock makes select's
+//! guarantees easy to state and check; the lock is held for a handful of instructions,
+//! and a blocked operation costs a park whatever the channel does.
+
+use crate::slot::{RecvSlot, SendSlot};
+use crate::token::Token;
+use crate::TrySendError;
+use parking_lot::{Mutex, MutexGuard};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+
+pub(crate) struct Chan<T> {
+    state: Mutex<State<T>>,
+    /// Buffer capacity: 0 unbuffered; `usize::MAX` unbounded.
+    pub(crate) cap: usize,
+    /// `never()`: no operation is ever ready.
+    pub(crate) never: bool,
+    /// Live `Sender`s / `Receiver`s. The last one of either kind takes the lock to
+    /// close or disconnect.
+    pub(crate) senders: AtomicUsize,
+    pub(crate) receivers: AtomicUsize,
+    /// Bumped under the lock on every change (invariant 4); read lock-free.
+    version: AtomicU64,
+    /// `buf.len()`, readable without the lock.
+    len: AtomicUsize,
+}
+
+pub(crate) struct Waiter<S> {
+    pub(crate) token: Arc<Token>,
+    pub(crate) case: usize,
+    pub(crate) slot: Arc<S>,
+}
+
+pub(crate) struct State<T> {
+    buf: VecDeque<T>,
+    closed: bool,
+    /// Receivers gone: sends fail at once.
+    disconnected: bool,
+    /// Buffer places promised to chosen deferred sends (`Select::send`).
+    reserved: usize,
+    recvq: VecDeque<Waiter<RecvSlot<T>>>,
+    sendq: VecDeque<Waiter<SendSlot<T>>>,
+}
+
+/// Tokens to notify once the lock is released.
+#[derive(Default)]
+pub(crate) struct Wakes {
+    /// The usual case: one claimed waiter (no allocation).
+    claimed: Option<Arc<Token>>,
+    more: Vec<Arc<Token>>,
+    nudged: Vec<Arc<Token>>,
+}
+
+impl Wakes {
+    fn claimed(&mut self, t: Arc<Token>) {
+        match self.claimed {
+            None => self.claimed = Some(t),
+            Some(_) => self.more.push(t),
+        }
+    }
+
+    fn run(self) {
+        if let Some(t) = self.claimed {
+            t.notify();
+        }
+        for t in self.more {
+            t.notify();
+        }
+        for t in self.nudged {
+            t.nudge();
+        }
+    }
+}
+
+/// A locked channel: the operations of the protocol.
+pub(crate) struct Locked<'a, T> {
+    chan: &'a Chan<T>,
+    s: MutexGuard<'a, State<T>>,
+    changed: bool,
+    pub(crate) wakes: Wakes,
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: usize, never: bool) -> Chan<T> {
+        Chan {
+            state: Mutex::new(State {
+                buf: VecDeque::with_capacity(cap.min(1024)),
+                closed: false,
+                disconnected: false,
+                reserved: 0,
+                recvq: VecDeque::new(),
+                sendq: VecDeque::new(),
+            }),
+            cap,
+            never,
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+            version: AtomicU64::new(0),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> Locked<'_, T> {
+        Locked {
+            chan: self,
+            s: self.state.lock(),
+            changed: false,
+            wakes: Wakes::default(),
+        }
+    }
+
+    pub(crate) fn version(&self) -> u64 {
+        // Acquire: pairs with the Release bump in `Locked::drop`.
+        self.version.load(Acquire)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Relaxed)
+    }
+
+    pub(crate) fn id(&self) -> usize {
+        self as *const Chan<T> as usize
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        let s = self.state.lock();
+        s.closed || s.disconnected
+    }
+}
+
+impl<T> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        if self.changed {
+            self.chan.len.store(self.s.buf.len(), Relaxed);
+            // Release: a select that sees the new version sees the change.
+            self.chan.version.fetch_add(1, Release);
+        }
+        // The guard unlocks after this; wakes run after the unlock.
+        let wakes = std::mem::take(&mut self.wakes);
+        let chan_guard = &mut self.s;
+        MutexGuard::unlocked(chan_guard, || wakes.run());
+    }
+}
+
+fn pop_claimable<S>(q: &mut VecDeque<Waiter<S>>, own: Option<&Arc<Token>>) -> Option<Waiter<S>> {
+    // Stale entries at the front are dropped (invariant 3); our own are skipped.
+    let mut i = 0;
+    while i < q.len() {
+        let w = &q[i];
+        if own.is_some_and(|o| Arc::ptr_eq(o, &w.token)) {
+            i += 1;
+            continue;
+        }
+        let w = q.remove(i).expect("index in range");
+        if w.token.try_claim(w.case) {
+            return Some(w);
+        }
+    }
+    None
+}
+
+fn has_claimable<S>(q: &VecDeque<Waiter<S>>, own: Option<&Arc<Token>>) -> bool {
+    q.iter()
+        .any(|w| w.token.is_waiting() && !own.is_some_and(|o| Arc::ptr_eq(o, &w.token)))
+}
+
+impl<T> Locked<'_, T> {
+    fn touch(&mut self) {
+        self.changed = true;
+    }
+
+    fn room(&self) -> bool {
+        self.chan.cap == usize::MAX || self.s.buf.len() + self.s.reserved < self.chan.cap
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.s.closed || self.s.disconnected
+    }
+
+    /// Would a send complete (or fail) now? `own`: entries to ignore (our select's).
+    pub(crate) fn send_ready(&self, own: Option<&Arc<Token>>) -> bool {
+        if self.chan.never {
+            return false;
+        }
+        self.is_closed() || self.room() || has_claimable(&self.s.recvq, own)
+    }
+
+    /// Would a receive complete now?
+    pub(crate) fn recv_ready(&self, own: Option<&Arc<Token>>) -> bool {
+        if self.chan.never {
+            return false;
+        }
+        !self.s.buf.is_empty() || self.s.closed || has_claimable_send(&self.s.sendq, own)
+    }
+
+    /// Sends now if it can: to a waiting receiver, else into the buffer.
+    pub(crate) fn try_send(
+        &mut self,
+        value: T,
+        own: Option<&Arc<Token>>,
+    ) -> Result<(), TrySendError<T>> {
+        if self.chan.never {
+            return Err(TrySendError::Full(value));
+        }
+        if self.is_closed() {
+            return Err(TrySendError::Closed(value));
+        }
+        let mut value = value;
+        while let Some(r) = pop_claimable(&mut self.s.recvq, own) {
+            self.touch();
+            match r.slot.put(Some(value)) {
+                Ok(()) => {
+                    self.wakes.claimed(r.token);
+                    return Ok(());
+                }
+                // Claimed earlier by a deferred send, then abandoned: next one.
+                Err(v) => value = v.expect("put Some gives Some back"),
+            }
+        }
+        if self.room() {
+            self.touch();
+            self.s.buf.push_back(value);
+            return Ok(());
+        }
+        Err(TrySendError::Full(value))
+    }
+
+    /// Fills a place reserved by `reserve_send` (a chosen deferred send).
+    pub(crate) fn send_reserved(
+        &mut self,
+        r: Reservation<T>,
+        value: T,
+    ) -> Result<(), TrySendError<T>> {
+        match r {
+            Reservation::Buffer => {
+                if self.chan.cap != usize::MAX {
+                    self.s.reserved -= 1;
+                }
+                self.try_send(value, None)
+            }
+            Reservation::Receiver(w) => match w.slot.put(Some(value)) {
+                Ok(()) => {
+                    self.touch();
+                    self.wakes.claimed(w.token);
+                    Ok(())
+                }
+                // The receiver left after we chose it: an ordinary send now.
+                Err(v) => self.try_send(v.expect("put Some gives Some back"), None),
+            },
+            Reservation::Closed => Err(TrySendError::Closed(value)),
+        }
+    }
+
+    /// Chooses a deferred send: reserves a buffer place, or claims a waiting receiver
+    /// (returned, to be given the value later). `None` when not ready.
+    pub(crate) fn reserve_send(&mut self, own: Option<&Arc<Token>>) -> Option<Reservation<T>> {
+        if self.chan.never {
+            return None;
+        }
+        if self.is_closed() {
+            return Some(Reservation::Closed);
+        }
+        if let Some(r) = pop_claimable(&mut self.s.recvq, own) {
+            self.touch();
+            return Some(Reservation::Receiver(r));
+        }
+        if self.room() {
+            self.touch();
+            if self.chan.cap != usize::MAX {
+                self.s.reserved += 1;
+            }
+            return Some(Reservation::Buffer);
+        }
+        None
+    }
+
+    /// Gives back an unused reservation.
+    pub(crate) fn release(&mut self, r: Reservation<T>) {
+        self.touch();
+        match r {
+            Reservation::Buffer if self.chan.cap != usize::MAX => {
+                self.s.reserved -= 1;
+                self.nudge_senders();
+            }
+            Reservation::Receiver(w) => {
+                // Its select is committed to this case but gets no value: it selects
+                // again (nothing moved, so nothing is lost or duplicated).
+                w.slot.retry();
+                self.wakes.claimed(w.token);
+            }
+            _ => {}
+        }
+    }
+
+    /// Receives now if it can. `Ok(None)`: closed and drained.
+    pub(crate) fn try_recv(&mut self, own: Option<&Arc<Token>>) -> Result<Option<T>, ()> {
+        if self.chan.never {
+            return Err(());
+        }
+        if let Some(v) = self.s.buf.pop_front() {
+            self.touch();
+            self.refill_from_sender();
+            self.nudge_senders();
+            return Ok(Some(v));
+        }
+        while let Some(w) = pop_claimable_send(&mut self.s.sendq, own) {
+            self.touch();
+            match w.slot.take() {
+                Some(v) => {
+                    self.wakes.claimed(w.token);
+                    return Ok(Some(v));
+                }
+                None => {
+                    // A deferred send: it was nudged, not claimed (see pop_claimable_send).
+                    continue;
+                }
+            }
+        }
+        if self.s.closed {
+            return Ok(None);
+        }
+        Err(())
+    }
+
+    /// Invariant 1: a receive made room; a blocked sender's value moves in.
+    fn refill_from_sender(&mut self) {
+        if !self.room() {
+            return;
+        }
+        while let Some(w) = pop_claimable_send(&mut self.s.sendq, None) {
+            if let Some(v) = w.slot.take() {
+                self.s.buf.push_back(v);
+                self.wakes.claimed(w.token);
+                return;
+            }
+        }
+    }
+
+    /// Deferred senders (`Select::send` waiting) are woken to look again.
+    fn nudge_senders(&mut self) {
+        let s = &mut *self.s;
+        s.sendq.retain(|w| {
+            if w.slot.is_deferred() && w.token.is_waiting() {
+                self.wakes.nudged.push(w.token.clone());
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    pub(crate) fn push_recv_waiter(&mut self, w: Waiter<RecvSlot<T>>) {
+        self.touch();
+        self.s.recvq.push_back(w);
+        // A waiting receiver makes an unbuffered send possible.
+        if self.chan.cap == 0 {
+            self.nudge_senders();
+        }
+    }
+
+    pub(crate) fn push_send_waiter(&mut self, w: Waiter<SendSlot<T>>) {
+        self.touch();
+        self.s.sendq.push_back(w);
+    }
+
+    pub(crate) fn remove_waiters(&mut self, token: &Arc<Token>) {
+        let before = self.s.recvq.len() + self.s.sendq.len();
+        self.s.recvq.retain(|w| !Arc::ptr_eq(&w.token, token));
+        self.s.sendq.retain(|w| !Arc::ptr_eq(&w.token, token));
+        if self.s.recvq.len() + self.s.sendq.len() != before {
+            self.touch();
+        }
+    }
+
+    /// A value taken by a receive that was then dropped goes back to the front, as if
+    /// never taken (or to a waiting receiver). Dropped if no receiver can take it.
+    pub(crate) fn put_back(&mut self, value: T) {
+        self.touch();
+        if self.s.disconnected {
+            return;
+        }
+        let mut value = value;
+        while let Some(r) = pop_claimable(&mut self.s.recvq, None) {
+            match r.slot.put(Some(value)) {
+                Ok(()) => {
+                    self.wakes.claimed(r.token);
+                    return;
+                }
+                Err(v) => value = v.expect("put Some gives Some back"),
+            }
+        }
+        self.s.buf.push_front(value);
+    }
+
+    /// Closes: every waiter is woken; receivers drain the buffer, then see `None`.
+    pub(crate) fn close(&mut self) {
+        if self.s.closed {
+            return;
+        }
+        self.touch();
+        self.s.closed = true;
+        self.fail_waiters(true);
+    }
+
+    /// The last receiver is gone: sends fail from now on, blocked ones at once.
+    pub(crate) fn disconnect_receivers(&mut self) -> VecDeque<T> {
+        self.touch();
+        self.s.disconnected = true;
+        self.fail_waiters(false);
+        std::mem::take(&mut self.s.buf)
+    }
+
+    fn fail_waiters(&mut self, receivers_too: bool) {
+        for w in std::mem::take(&mut self.s.sendq) {
+            if w.slot.is_deferred() {
+                // A send would fail now: "ready". Its owner looks again and sees it.
+                if w.token.is_waiting() {
+                    self.wakes.nudged.push(w.token);
+                }
+            } else if w.token.try_claim(w.case) {
+                w.slot.fail();
+                self.wakes.claimed(w.token);
+            }
+        }
+        if receivers_too {
+            for w in std::mem::take(&mut self.s.recvq) {
+                if w.token.try_claim(w.case) {
+                    // An abandoned slot refuses; nothing to deliver either way.
+                    let _ = w.slot.put(None);
+                    self.wakes.claimed(w.token);
+                }
+            }
+        }
+    }
+}
+
+/// A deferred send (no value yet) is never claimed by a receiver: it is nudged, and
+/// its owner chooses it by reserving (`reserve_send`).
+fn pop_claimable_send<T>(
+    q: &mut VecDeque<Waiter<SendSlot<T>>>,
+    own: Option<&Arc<Token>>,
+) -> Option<Waiter<SendSlot<T>>> {
+    let mut i = 0;
+    while i < q.len() {
+        let w = &q[i];
+        if w.slot.is_deferred() || own.is_some_and(|o| Arc::ptr_eq(o, &w.token)) {
+            i += 1;
+            continue;
+        }
+        let w = q.remove(i).expect("index in range");
+        if w.token.try_claim(w.case) {
+            return Some(w);
+        }
+    }
+    None
+}
+
+fn has_claimable_send<T>(q: &VecDeque<Waiter<SendSlot<T>>>, own: Option<&Arc<Token>>) -> bool {
+    q.iter().any(|w| {
+        !w.slot.is_deferred()
+            && w.token.is_waiting()
+            && !own.is_some_and(|o| Arc::ptr_eq(o, &w.token))
+    })
+}
+
+/// What a chosen deferred send holds until its value is given.
+pub(crate) enum Reservation<T> {
+    Buffer,
+    Receiver(Waiter<RecvSlot<T>>),
+    Closed,
+}

@@ -1,0 +1,54 @@
+//! The cooperative budget: a task whose channel operations always find their channel
+//! ready would otherwise never return to its scheduler and starve the Gs queued behind
+//! it. Operations that complete without waiting spend one unit; when a task's budget
+//! is spent, the next operation yields once (as tokio's coop does).
+//!
+//! The budget is per thread and exists only while a scheduler has set it around a
+//! task's poll (`with_budget`); under any other executor, or on a plain thread, there
+//! is none and nothing yields.
+
+use std::cell::Cell;
+use std::task::{Context, Poll};
+
+thread_local! {
+    static BUDGET: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+/// Operations a task may complete without waiting per poll (tokio uses 128 too).
+pub const DEFAULT_BUDGET: u32 = 128;
+
+/// Runs `f` (a task's poll) with a fresh budget of `units`.
+pub fn with_budget<R>(units: u32, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<u32>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = BUDGET.try_with(|b| b.set(self.0));
+        }
+    }
+    let _restore = Restore(BUDGET.with(|b| b.replace(Some(units))));
+    f()
+}
+
+/// Yields (wakes the task and returns `Pending`) when the budget is spent.
+pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
+    let spent = BUDGET.try_with(|b| b.get() == Some(0)).unwrap_or(false);
+    if spent {
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    }
+    Poll::Ready(())
+}
+
+/// Spends one unit (an operation completed without waiting).
+pub(crate) fn spend() {
+    let _ = BUDGET.try_with(|b| {
+        if let Some(n) = b.get() {
+            b.set(Some(n.saturating_sub(1)));
+        }
+    });
+}
+
+/// True when the current task has budget left (or runs with none).
+pub fn has_budget_remaining() -> bool {
+    BUDGET.try_with(|b| b.get() != Some(0)).unwrap_or(true)
+}

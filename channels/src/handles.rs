@@ -1,0 +1,465 @@
+//! `Sender` and `Receiver`: the two ends, their constructors, and every operation
+//! (async, non-blocking, blocking) built on the select engine with one case.
+
+use crate::case::{Case, RecvCase, RecvParts, SendCase};
+use crate::chan::Chan;
+use crate::select::Engine;
+use crate::{coop, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// The sending end of a channel. Clone it for more senders; when the last one is
+/// dropped the channel closes.
+pub struct Sender<T> {
+    chan: Arc<Chan<T>>,
+}
+
+/// The receiving end of a channel. Clone it for more receivers (each value goes to
+/// one of them); when the last one is dropped, sends fail.
+pub struct Receiver<T> {
+    chan: Arc<Chan<T>>,
+    stream: Option<Box<StreamState<T>>>,
+}
+
+/// A channel with a buffer of `cap` values; `cap == 0` is unbuffered (Go's `make(chan
+/// T)`): a send completes only when a receiver takes the value.
+///
+/// ```
+/// let (tx, rx) = gort_channels::bounded(1);
+/// tx.send_blocking(1).unwrap();
+/// assert_eq!(rx.recv_blocking(), Some(1));
+/// ```
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
+    make(Chan::new(cap, false))
+}
+
+/// A channel whose buffer grows as needed: sends never wait.
+pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
+    make(Chan::new(usize::MAX, false))
+}
+
+/// A receiver that is never ready (Go's nil channel): a `recv` on it waits forever,
+/// and a select case on it is never chosen.
+pub fn never<T>() -> Receiver<T> {
+    let (tx, rx) = make(Chan::new(0, true));
+    // No sender may close it; the channel stays open for good.
+    std::mem::forget(tx.chan.clone());
+    drop(tx);
+    rx
+}
+
+fn make<T>(chan: Chan<T>) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(chan);
+    (
+        Sender { chan: chan.clone() },
+        Receiver { chan, stream: None },
+    )
+}
+
+impl<T> Sender<T> {
+    pub(crate) fn chan(&self) -> &Chan<T> {
+        &self.chan
+    }
+
+    /// Sends `value`, waiting for room (or, unbuffered, for a receiver to take it).
+    /// `Err` gives the value back when the channel is closed or has no receivers.
+    /// Dropping the future before it completes sends nothing.
+    pub fn send(&self, value: T) -> SendFut<'_, T> {
+        SendFut {
+            case: SendCase::new(self, value),
+            engine: Engine::new(false),
+            proceeded: false,
+        }
+    }
+
+    /// Sends only if it can at once.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.chan.lock().try_send(value, None)
+    }
+
+    /// Sends from a plain thread, blocking it while it waits.
+    pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
+        let mut case = SendCase::new(self, value);
+        let _ = Engine::new(false).block(&mut [&mut case as &mut dyn Case], None);
+        case.into_output()
+    }
+
+    /// `send_blocking` that gives up at `timeout`.
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        let mut case = SendCase::new(self, value);
+        let deadline = Instant::now().checked_add(timeout);
+        match Engine::new(false).block(&mut [&mut case as &mut dyn Case], deadline) {
+            Ok(_) => case
+                .into_output()
+                .map_err(|e| SendTimeoutError::Closed(e.0)),
+            Err(()) => Err(SendTimeoutError::Timeout(case.into_value())),
+        }
+    }
+
+    /// Closes the channel: blocked senders get their values back in `Err`, receivers
+    /// drain what is buffered and then get `None`. Closing twice is harmless.
+    pub fn close(&self) {
+        self.chan.lock().close();
+    }
+
+    /// True once closed (or when every receiver is gone).
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Values buffered now.
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// True when nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `Some(n)` for `bounded(n)`, `None` for unbounded.
+    pub fn capacity(&self) -> Option<usize> {
+        (self.chan.cap != usize::MAX).then_some(self.chan.cap)
+    }
+
+    /// True when both ends are of the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Receiver<T> {
+    pub(crate) fn chan(&self) -> &Chan<T> {
+        &self.chan
+    }
+
+    /// Receives a value, waiting for one. `None` once the channel is closed and
+    /// drained. Dropping the future before it completes loses no value.
+    pub fn recv(&self) -> RecvFut<'_, T> {
+        RecvFut {
+            case: RecvCase::new(self),
+            engine: Engine::new(false),
+            proceeded: false,
+        }
+    }
+
+    /// Receives only if a value is there at once.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.chan.lock().try_recv(None) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(TryRecvError::Closed),
+            Err(()) => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// Receives on a plain thread, blocking it while it waits.
+    pub fn recv_blocking(&self) -> Option<T> {
+        let mut case = RecvCase::new(self);
+        let _ = Engine::new(false).block(&mut [&mut case as &mut dyn Case], None);
+        case.into_output()
+    }
+
+    /// `recv_blocking` that gives up at `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        let mut case = RecvCase::new(self);
+        let deadline = Instant::now().checked_add(timeout);
+        match Engine::new(false).block(&mut [&mut case as &mut dyn Case], deadline) {
+            Ok(_) => case.into_output().ok_or(RecvTimeoutError::Closed),
+            Err(()) => Err(RecvTimeoutError::Timeout),
+        }
+    }
+
+    /// A blocking iterator: each `next` is a `recv_blocking`, until closed and drained.
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// An iterator over the values available now, without waiting.
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { rx: self }
+    }
+
+    /// True once closed (or when every sender is gone).
+    pub fn is_closed(&self) -> bool {
+        self.chan.is_closed()
+    }
+
+    /// Values buffered now.
+    pub fn len(&self) -> usize {
+        self.chan.len()
+    }
+
+    /// True when nothing is buffered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `Some(n)` for `bounded(n)`, `None` for unbounded.
+    pub fn capacity(&self) -> Option<usize> {
+        (self.chan.cap != usize::MAX).then_some(self.chan.cap)
+    }
+
+    /// True when both ends are of the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        // Relaxed: a new handle is made from a live one (as `Arc::clone`).
+        self.chan.senders.fetch_add(1, Relaxed);
+        Sender {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.chan.receivers.fetch_add(1, Relaxed);
+        Receiver {
+            chan: self.chan.clone(),
+            stream: None,
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        // AcqRel: the last dropper must see every other handle's use (as `Arc`).
+        if self.chan.senders.fetch_sub(1, AcqRel) == 1 {
+            self.chan.lock().close();
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if let Some(mut st) = self.stream.take() {
+            let mut case = RecvCase::from_parts(&self.chan, st.parts);
+            st.engine.cancel(&mut [&mut case as &mut dyn Case]);
+        }
+        if self.chan.receivers.fetch_sub(1, AcqRel) == 1 {
+            let buffered = self.chan.lock().disconnect_receivers();
+            drop(buffered); // outside the lock: destructors may do anything
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// The future of [`Sender::send`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SendFut<'a, T> {
+    case: SendCase<'a, T>,
+    engine: Engine,
+    proceeded: bool,
+}
+
+/// The future of [`Receiver::recv`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct RecvFut<'a, T> {
+    case: RecvCase<'a, T>,
+    engine: Engine,
+    proceeded: bool,
+}
+
+// Neither future holds self-references: the engine and case are plain data.
+impl<T> Unpin for SendFut<'_, T> {}
+impl<T> Unpin for RecvFut<'_, T> {}
+
+/// Polls a one-case select with the coop budget: a completion without waiting spends.
+fn poll_one(
+    engine: &mut Engine,
+    case: &mut dyn Case,
+    proceeded: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if !*proceeded {
+        std::task::ready!(coop::poll_proceed(cx));
+        *proceeded = true;
+    }
+    let first = !engine.has_waited();
+    match engine.poll(&mut [case], cx.waker()) {
+        Poll::Ready(_) => {
+            if first {
+                coop::spend();
+            }
+            Poll::Ready(())
+        }
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+impl<T> Future for SendFut<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        std::task::ready!(poll_one(
+            &mut this.engine,
+            &mut this.case,
+            &mut this.proceeded,
+            cx
+        ));
+        Poll::Ready(this.case.take_output())
+    }
+}
+
+impl<T> Future for RecvFut<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        std::task::ready!(poll_one(
+            &mut this.engine,
+            &mut this.case,
+            &mut this.proceeded,
+            cx
+        ));
+        Poll::Ready(this.case.take_output())
+    }
+}
+
+impl<T> Drop for SendFut<'_, T> {
+    fn drop(&mut self) {
+        self.engine.cancel(&mut [&mut self.case as &mut dyn Case]);
+    }
+}
+
+impl<T> Drop for RecvFut<'_, T> {
+    fn drop(&mut self) {
+        self.engine.cancel(&mut [&mut self.case as &mut dyn Case]);
+    }
+}
+
+impl<T> fmt::Debug for SendFut<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendFut").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for RecvFut<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvFut").finish_non_exhaustive()
+    }
+}
+
+/// A `Receiver`'s pending `poll_next`, kept between polls.
+struct StreamState<T> {
+    parts: RecvParts<T>,
+    engine: Engine,
+}
+
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        if this.stream.is_none() {
+            std::task::ready!(coop::poll_proceed(cx));
+            this.stream = Some(Box::new(StreamState {
+                parts: RecvParts::default(),
+                engine: Engine::new(false),
+            }));
+        }
+        let st = this.stream.as_mut().expect("set above");
+        let mut case = RecvCase::from_parts(&this.chan, std::mem::take(&mut st.parts));
+        let first = !st.engine.has_waited();
+        let res = st
+            .engine
+            .poll(&mut [&mut case as &mut dyn Case], cx.waker());
+        match res {
+            Poll::Ready(_) => {
+                this.stream = None;
+                if first {
+                    coop::spend();
+                }
+                Poll::Ready(case.into_output())
+            }
+            Poll::Pending => {
+                st.parts = case.into_parts();
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The blocking iterator of [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv_blocking()
+    }
+}
+
+/// The non-blocking iterator of [`Receiver::try_iter`].
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+/// A blocking iterator that owns its receiver.
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv_blocking()
+    }
+}
+
+impl<T> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

@@ -1,0 +1,295 @@
+//! The select engine: how an operation, or a choice among several, waits.
+//!
+//! Crossbeam's protocol, on Go's channels:
+//! 1. **Try** every case in a random order (Go's `pollorder`): the first that can
+//!    complete now does, under its channel's lock. With `default`, nothing ready means
+//!    default, but only if no channel's version moved while we looked: then at the
+//!    moment the last lock was released, none was ready ("one instant").
+//! 2. **Register** an entry per case on its channel, all sharing one token. Right
+//!    after queueing each, check whether that channel is already ready (a counterpart
+//!    that came before our entry could not see it): if so, abort the token, remove the
+//!    entries, and go back to 1.
+//! 3. **Wait** until a counterpart claims the token for one case, and has moved the
+//!    value (or closed the channel) under that case's lock. Remove the other entries.
+//!
+//! Exactly one case completes: completing one requires the token's single claim. A
+//! case not chosen moves nothing: its entry is removed, and its value (a send's) stays
+//! in its slot. A select dropped while waiting aborts its token; if a claim won the
+//! race, the received value goes back to its channel (`Case::abandon`).
+
+use crate::case::{Case, Collected};
+use crate::token::{Signal, Token};
+use std::cell::Cell;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+use std::time::Instant;
+
+pub(crate) struct Engine {
+    state: State,
+    has_default: bool,
+    order: Vec<u32>,
+    /// Set once it had to wait: a completion after that is not "without waiting".
+    waited: bool,
+}
+
+enum State {
+    Start,
+    Waiting { token: Arc<Token> },
+    Claimed { token: Arc<Token>, case: usize },
+    Done,
+}
+
+enum Step {
+    Ready(Option<usize>),
+    /// Wait for a notification on this token (`None`: forever, `select! {}`).
+    Wait(Option<Arc<Token>>),
+}
+
+thread_local! {
+    static RNG: Cell<u64> = Cell::new({
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        (t ^ (&t as *const u64 as u64)) | 1
+    });
+}
+
+/// A value in `0..n`, for shuffling.
+fn rand_below(n: usize) -> usize {
+    RNG.with(|r| {
+        let mut x = r.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        r.set(x);
+        (((x >> 32) * n as u64) >> 32) as usize
+    })
+}
+
+impl Engine {
+    pub(crate) fn new(has_default: bool) -> Engine {
+        Engine {
+            state: State::Start,
+            has_default,
+            order: Vec::new(),
+            waited: false,
+        }
+    }
+
+    fn shuffle(&mut self, n: usize) {
+        self.order.clear();
+        self.order.extend(0..n as u32);
+        // Fisher-Yates: every order equally likely, so among the cases ready together
+        // each is chosen with the same probability.
+        for i in (1..n).rev() {
+            self.order.swap(i, rand_below(i + 1));
+        }
+    }
+
+    fn unregister_all(&self, cases: &mut [&mut dyn Case], token: &Arc<Token>, registered: usize) {
+        for &i in &self.order[..registered] {
+            cases[i as usize].unregister(token);
+        }
+    }
+
+    fn step(&mut self, cases: &mut [&mut dyn Case], signal: &dyn Fn() -> Signal) -> Step {
+        let n = cases.len();
+        loop {
+            match std::mem::replace(&mut self.state, State::Done) {
+                State::Start => {
+                    if n == 0 {
+                        if self.has_default {
+                            return Step::Ready(None);
+                        }
+                        self.state = State::Start;
+                        return Step::Wait(None);
+                    }
+                    if let Some(ready) = self.try_all(cases) {
+                        return Step::Ready(ready);
+                    }
+                    let token = Arc::new(Token::new(signal()));
+                    let mut ready_at = None;
+                    for k in 0..n {
+                        let i = self.order[k] as usize;
+                        if cases[i].register(&token, i) {
+                            ready_at = Some(k + 1);
+                            break;
+                        }
+                    }
+                    let Some(registered) = ready_at else {
+                        self.state = State::Waiting { token };
+                        continue;
+                    };
+                    self.unregister_all(cases, &token, registered);
+                    match token.abort() {
+                        Ok(()) => {
+                            for &i in &self.order[..registered] {
+                                cases[i as usize].withdraw();
+                            }
+                            self.state = State::Start;
+                        }
+                        Err(case) => self.state = State::Claimed { token, case },
+                    }
+                }
+                State::Waiting { token } => {
+                    if let Some(case) = token.selected() {
+                        self.unregister_all(cases, &token, n);
+                        self.state = State::Claimed { token, case };
+                        continue;
+                    }
+                    if token.take_nudge() {
+                        self.unregister_all(cases, &token, n);
+                        match token.abort() {
+                            Ok(()) => {
+                                cases.iter_mut().for_each(|c| c.withdraw());
+                                self.state = State::Start;
+                            }
+                            Err(case) => self.state = State::Claimed { token, case },
+                        }
+                        continue;
+                    }
+                    self.state = State::Waiting {
+                        token: token.clone(),
+                    };
+                    return Step::Wait(Some(token));
+                }
+                State::Claimed { token, case } => match cases[case].collect() {
+                    Collected::Done => {
+                        cases[case].choose();
+                        return Step::Ready(Some(case));
+                    }
+                    Collected::Retry => self.state = State::Start,
+                    Collected::Pending => {
+                        self.state = State::Claimed {
+                            token: token.clone(),
+                            case,
+                        };
+                        return Step::Wait(Some(token));
+                    }
+                },
+                State::Done => panic!("a select was polled after it completed"),
+            }
+        }
+    }
+
+    /// Pass 1. `Some(Some(i))`: case i completed; `Some(None)`: default.
+    fn try_all(&mut self, cases: &mut [&mut dyn Case]) -> Option<Option<usize>> {
+        let n = cases.len();
+        self.shuffle(n);
+        let mut versions = Vec::new();
+        loop {
+            versions.clear();
+            for k in 0..n {
+                let i = self.order[k] as usize;
+                match cases[i].try_now() {
+                    Ok(()) => {
+                        cases[i].choose();
+                        return Some(Some(i));
+                    }
+                    Err(v) => versions.push(v),
+                }
+            }
+            if !self.has_default {
+                return None;
+            }
+            let unchanged = (0..n).all(|k| cases[self.order[k] as usize].version() == versions[k]);
+            if unchanged {
+                return Some(None);
+            }
+        }
+    }
+
+    /// Polls from a task: `Ready(Some(i))` case i, `Ready(None)` default.
+    pub(crate) fn poll(
+        &mut self,
+        cases: &mut [&mut dyn Case],
+        waker: &Waker,
+    ) -> Poll<Option<usize>> {
+        match self.step(cases, &|| Signal::Task(waker.clone())) {
+            Step::Ready(r) => {
+                self.state = State::Done;
+                Poll::Ready(r)
+            }
+            Step::Wait(Some(token)) => {
+                self.waited = true;
+                token.set_waker(waker);
+                // A claim that came before the new waker was stored woke the old one:
+                // look once more.
+                if token.selected().is_some() || token.take_nudge_peek() {
+                    waker.wake_by_ref();
+                }
+                Poll::Pending
+            }
+            Step::Wait(None) => {
+                self.waited = true;
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Blocks this thread until a case completes or `deadline` passes (`Err(())`).
+    pub(crate) fn block(
+        &mut self,
+        cases: &mut [&mut dyn Case],
+        deadline: Option<Instant>,
+    ) -> Result<Option<usize>, ()> {
+        let signal = || Signal::Thread(std::thread::current());
+        loop {
+            match self.step(cases, &signal) {
+                Step::Ready(r) => {
+                    self.state = State::Done;
+                    return Ok(r);
+                }
+                Step::Wait(token) => match deadline {
+                    None => std::thread::park(),
+                    Some(d) => {
+                        let now = Instant::now();
+                        if now >= d {
+                            if self.timed_out(cases, token) {
+                                return Err(());
+                            }
+                            continue;
+                        }
+                        std::thread::park_timeout(d - now);
+                    }
+                },
+            }
+        }
+    }
+
+    /// The deadline passed: abort, unless a claim won (then the loop collects it).
+    fn timed_out(&mut self, cases: &mut [&mut dyn Case], token: Option<Arc<Token>>) -> bool {
+        let Some(token) = token else { return true };
+        if let State::Waiting { .. } = self.state {
+            match token.abort() {
+                Ok(()) => {
+                    self.unregister_all(cases, &token, cases.len());
+                    cases.iter_mut().for_each(|c| c.withdraw());
+                    self.state = State::Done;
+                    true
+                }
+                Err(_) => false,
+            }
+        } else {
+            false
+        }
+    }
+
+    /// The select is being dropped before it completed: leave no trace, lose nothing.
+    pub(crate) fn cancel(&mut self, cases: &mut [&mut dyn Case]) {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Waiting { token } => {
+                self.unregister_all(cases, &token, cases.len());
+                if let Err(case) = token.abort() {
+                    cases[case].abandon();
+                }
+            }
+            State::Claimed { case, .. } => cases[case].abandon(),
+            State::Start | State::Done => {}
+        }
+    }
+
+    pub(crate) fn has_waited(&self) -> bool {
+        self.waited
+    }
+}
