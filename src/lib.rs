@@ -5,14 +5,27 @@ pub use gort_runtime::{
     go, run, yield_now, Builder, JoinError, JoinHandle, Metrics, Runtime, TaskPanic, YieldNow,
 };
 
+/// Go's `select` statement over channels; see [`gort_channels::select!`].
+pub use gort_channels::select;
+
+/// Channels (CSP): `bounded`, `unbounded`, `never`, and the dynamic `Select`.
+pub mod chan {
+    pub use gort_channels::{
+        bounded, never, unbounded, IntoIter, Iter, Receiver, RecvFut, RecvTimeoutError, Select,
+        SelectTimeoutError, SelectedOperation, SendError, SendFut, SendTimeoutError, Sender,
+        TryIter, TryRecvError, TrySelectError, TrySendError,
+    };
+}
+
 /// Tasks: ids, names and the spawning `Builder`.
 pub mod task {
     pub use gort_runtime::task::{id, Builder, Id, JoinError, JoinHandle};
 }
 
-/// Time: `sleep`, `sleep_until`, `timeout`.
+/// Time: `sleep`, `sleep_until`, `timeout`, and the timer channels `after`, `tick`, `Ticker`.
 pub mod time {
     pub use gort_runtime::time::{
-        sleep, sleep_until, timeout, timeout_at, Elapsed, Instant, Sleep, Timeout,
+        after, sleep, sleep_until, tick, timeout, timeout_at, Elapsed, Instant, Sleep, Ticker,
+        Timeout,
     };
 }

@@ -56,6 +56,8 @@ pub(crate) struct State<T> {
     reserved: usize,
     recvq: VecDeque<Waiter<RecvSlot<T>>>,
     sendq: VecDeque<Waiter<SendSlot<T>>>,
+    /// Run once when the last receiver goes (a timer channel cancels its timer).
+    on_disconnect: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// Tokens to notify once the lock is released.
@@ -106,6 +108,7 @@ impl<T> Chan<T> {
                 reserved: 0,
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
+                on_disconnect: None,
             }),
             cap,
             never,
@@ -419,11 +422,28 @@ impl<T> Locked<'_, T> {
     }
 
     /// The last receiver is gone: sends fail from now on, blocked ones at once.
-    pub(crate) fn disconnect_receivers(&mut self) -> VecDeque<T> {
+    /// Returns what the caller must drop (or run) after unlocking.
+    pub(crate) fn disconnect_receivers(&mut self) -> Disconnected<T> {
         self.touch();
         self.s.disconnected = true;
         self.fail_waiters(false);
-        std::mem::take(&mut self.s.buf)
+        Disconnected {
+            _buffered: std::mem::take(&mut self.s.buf),
+            hook: self.s.on_disconnect.take(),
+        }
+    }
+
+    /// Sets the hook run when the last receiver goes; runs it at once (returned) if
+    /// they are gone already.
+    pub(crate) fn on_disconnect(
+        &mut self,
+        hook: Box<dyn FnOnce() + Send>,
+    ) -> Option<Box<dyn FnOnce() + Send>> {
+        if self.s.disconnected {
+            return Some(hook);
+        }
+        self.s.on_disconnect = Some(hook);
+        None
     }
 
     fn fail_waiters(&mut self, receivers_too: bool) {
@@ -477,6 +497,20 @@ fn has_claimable_send<T>(q: &VecDeque<Waiter<SendSlot<T>>>, own: Option<&Arc<Tok
             && w.token.is_waiting()
             && !own.is_some_and(|o| Arc::ptr_eq(o, &w.token))
     })
+}
+
+/// Left over by the last receiver: dropped (and the hook run) outside the lock.
+pub(crate) struct Disconnected<T> {
+    _buffered: VecDeque<T>,
+    hook: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl<T> Drop for Disconnected<T> {
+    fn drop(&mut self) {
+        if let Some(hook) = self.hook.take() {
+            hook();
+        }
+    }
 }
 
 /// What a chosen deferred send holds until its value is given.

@@ -131,6 +131,16 @@ impl<T> Sender<T> {
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         Arc::ptr_eq(&self.chan, &other.chan)
     }
+
+    /// Runs `hook` once when the last receiver is dropped (at once if that already
+    /// happened). For channels fed by something that must stop when nobody listens,
+    /// such as a timer.
+    pub fn on_receivers_dropped(&self, hook: impl FnOnce() + Send + 'static) {
+        let run_now = self.chan.lock().on_disconnect(Box::new(hook));
+        if let Some(hook) = run_now {
+            hook();
+        }
+    }
 }
 
 impl<T> Receiver<T> {

@@ -73,7 +73,9 @@ impl M {
         let remote = &self.handle.remotes[p];
         // Relaxed: a diagnostic snapshot for schedtrace.
         remote.current.store(task.id().as_u64(), Relaxed);
-        task.run();
+        // Channel operations that never wait spend this budget; when it is gone the
+        // next one yields, so a G that always finds a ready channel cannot hold the P.
+        gort_channels::coop::with_budget(gort_channels::coop::DEFAULT_BUDGET, || task.run());
         // The G may have taken this M's P away in a later issue's hand-off; here the
         // P stays, so the slot is ours to clear.
         remote.current.store(0, Relaxed);

@@ -117,12 +117,17 @@ struct Global {
 /// Thread A is `Shared::inject`: push under the sched lock, store `global_len`
 /// (Relaxed), unlock, then `wake_p` (`try_claim_wake`, or the fenced
 /// `try_claim_wake_after_local_push` when `fenced`). Thread B is
-/// `M::release_p_and_park` of the last spinner: under the lock, resume if the global
-/// queue has a G, else `p_idled`; unlock; `drop_spinning`; then `any_work`
-/// (`global_len` SeqCst load, and A's ring, which stays empty here).
-fn global_push_vs_last_spinner(fenced: bool) {
+/// `M::release_p_and_park`: under the lock, resume if the global queue has a G, else
+/// `p_idled`; unlock; then, if it was the last spinner (`spinning`),
+/// `drop_spinning` and `any_work` (`global_len` SeqCst load, and A's ring, which
+/// stays empty here); a non-spinning M parks without re-checking.
+fn global_push_vs_parking_m(fenced: bool, spinning: bool) {
     super::in_orders(2, move |order| {
-        let idle = idle_with_one_spinner(0);
+        let idle = if spinning {
+            idle_with_one_spinner(0)
+        } else {
+            Arc::new(Idle::new())
+        };
         let global = Arc::new(Global {
             queue: Mutex::new(Vec::new()),
             len: AtomicUsize::new(0),
@@ -156,10 +161,11 @@ fn global_push_vs_last_spinner(fenced: bool) {
                         true
                     }
                 };
-                saw_under_lock || {
-                    idle.drop_spinning();
-                    global.len.load(SeqCst) != 0 || !steal.is_empty()
-                }
+                saw_under_lock
+                    || (spinning && {
+                        idle.drop_spinning();
+                        global.len.load(SeqCst) != 0 || !steal.is_empty()
+                    })
             }
         };
         let out = super::Threads::new()
@@ -169,7 +175,7 @@ fn global_push_vs_last_spinner(fenced: bool) {
         let (claimed, saw) = (out[0], out[1]);
         assert!(
             claimed || saw,
-            "lost wake-up: the injector saw a spinner, and the spinner parked without \
+            "lost wake-up: the injector claimed no wake-up, and the M parked without \
              seeing the G"
         );
     });
@@ -183,11 +189,29 @@ fn global_push_vs_last_spinner(fenced: bool) {
 /// store-buffering pair that needs a fence on both sides.
 #[test]
 fn loom_idle_global_push_vs_last_spinner() {
-    global_push_vs_last_spinner(true);
+    global_push_vs_parking_m(true, true);
 }
 
-/// Today's `Shared::inject` (no fence before `wake_p`): kept to show the lost wake-up.
+/// Proves: case 1 as the module docs argue it, for an M that was not spinning: the
+/// sched lock alone orders its check of the queue and its `p_idled` against the push,
+/// so either it sees the G or the injector's (unfenced) `wake_p` sees `npidle > 0`
+/// and `nmspinning == 0` and claims the wake-up.
 #[test]
-fn loom_idle_global_push_unfenced() {
-    global_push_vs_last_spinner(false);
+fn loom_idle_global_push_vs_nonspinning_m() {
+    global_push_vs_parking_m(false, false);
+}
+
+/// The negative control of the model above, and the shape of today's
+/// `Shared::inject` (`wake_p`, no fence after the `global_len` store): loom finds the
+/// lost wake-up. B checks the global queue under the lock (empty), `p_idled`,
+/// unlocks; A pushes, stores `global_len = 1` (Relaxed), unlocks, and its
+/// `try_claim_wake` reads `nmspinning = 1` (B has not stopped spinning); B
+/// `drop_spinning`s and its `global_len` load still reads 0, because nothing orders
+/// A's store before B's fence. Both sides miss and every M parks with a G queued.
+/// This is allowed by the C++/Rust memory model (A's store is neither SeqCst nor
+/// followed by a SeqCst fence), not only by loom's weaker SeqCst.
+#[test]
+#[should_panic(expected = "lost wake-up")]
+fn loom_idle_global_push_unfenced_loses_wakeup() {
+    global_push_vs_parking_m(false, true);
 }

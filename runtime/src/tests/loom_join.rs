@@ -342,13 +342,10 @@ fn loom_join_abort_idle_task() {
     });
 }
 
-/// Proves: a wake from another thread racing with the poll that stored the waker (the
-/// wake lands while the task is `RUNNING`, so `transition_to_idle` re-queues it; or
-/// after, so the waker queues it) queues the task exactly once, and its next run
-/// completes it. Also: the waker's reference is given back on every path (no leak).
-#[test]
-fn loom_join_wake_vs_poll() {
-    super::in_orders(2, |order| {
+/// A wake from another thread racing with the poll that stored the waker, by value
+/// (`Waker::wake`) or by reference (`wake_by_ref`, then the waker is dropped).
+fn wake_vs_poll(by_ref: bool) {
+    super::in_orders(2, move |order| {
         let toy = Toy::new();
         let slot = Arc::new(Mutex::new(None::<Waker>));
         let out_drops = Counter::new();
@@ -367,6 +364,10 @@ fn loom_join_wake_vs_poll() {
             .with(move || loop {
                 let w = slot.lock().take();
                 match w {
+                    Some(w) if by_ref => {
+                        w.wake_by_ref();
+                        break drop(w);
+                    }
                     Some(w) => break w.wake(),
                     None => thread::yield_now(),
                 }
@@ -385,6 +386,23 @@ fn loom_join_wake_vs_poll() {
         drop(join);
         toy.finish();
     });
+}
+
+/// Proves: a wake from another thread racing with the poll that stored the waker (the
+/// wake lands while the task is `RUNNING`, so `transition_to_idle` re-queues it; or
+/// after, so the waker queues it) queues the task exactly once, and its next run
+/// completes it. Also: the waker's reference is given back on every path (no leak).
+#[test]
+fn loom_join_wake_vs_poll() {
+    wake_vs_poll(false);
+}
+
+/// Proves: the same with `wake_by_ref` (`transition_to_notified_by_ref`, which adds
+/// a reference for the queue entry instead of handing over the waker's), followed by
+/// the waker's drop.
+#[test]
+fn loom_join_wake_by_ref_vs_poll() {
+    wake_vs_poll(true);
 }
 
 /// Proves: a wake and an abort from two other threads, both racing with the poll

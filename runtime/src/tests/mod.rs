@@ -8,13 +8,18 @@
 //! - `loom_idle`: the no-lost-wake-up protocol of `sched::idle::Idle`.
 //! - `loom_join`: the task state machine (run, wake, abort, `JoinHandle`, shutdown).
 //!
-//! Every model runs its threads in more than one start order ([`in_orders`]). Loom
-//! 0.7's DPOR remembers only the last access to each atomic, so a thread's own load
-//! hides an earlier load by another thread from the race check of its next store
-//! (tokio-rs/loom#166, #392): a model whose first execution runs the reader before the
-//! writer (the `push` loads `tail` before storing it) may finish in one iteration
-//! without exploring anything. Starting each thread first in turn gives DPOR a race to
-//! reverse from either side.
+//! Two rules keep loom 0.7 from silently exploring too little. Its DPOR remembers only
+//! the last access to each atomic, so a thread's own load hides another thread's
+//! earlier load from the race check of its next store (tokio-rs/loom#166, #392):
+//! 1. Every participant runs on a spawned thread ([`Threads`]), never on the model's
+//!    main thread. A first draft of `loom_queue` stole on the main thread against an
+//!    owner that loads `tail` before storing it, and loom stopped after one execution.
+//! 2. Every model runs once per start order of its threads ([`in_orders`]). Under the
+//!    CI preemption bound the orders of a two-thread model explore alike, but without
+//!    a bound a queue model started stealer-first explores 9 executions against
+//!    thousands owner-first, and three-thread models differ under any bound.
+//!
+//! `GORT_LOOM_STATS=1` prints the executions explored per model and order.
 
 #[cfg(loom)]
 mod loom_idle;
@@ -94,7 +99,7 @@ fn in_orders(n: usize, model: impl Fn(&[usize]) + Send + Sync + 'static) {
 /// As [`in_orders`], for threads of which some run the same code: `kinds[i]` names
 /// thread `i`'s code, and orders that differ only by swapping threads of one kind are
 /// checked once. With `GORT_LOOM_STATS` set, prints how many executions each order
-/// explored (a model that explores only one is suspect).
+/// explored (a model that explores only a handful is suspect).
 #[cfg(loom)]
 fn in_orders_of(kinds: &[usize], model: impl Fn(&[usize]) + Send + Sync + 'static) {
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};

@@ -1,9 +1,11 @@
-//! Time: `sleep`, `sleep_until` and `timeout`, on the runtime's timing wheel.
+//! Time: `sleep`, `sleep_until`, `timeout`, and the timer channels `after`, `tick`
+//! and `Ticker`, on the runtime's timing wheel.
 //!
 //! A `Sleep` registers with the wheel the first time it is polled (so building one is
 //! free) and unregisters when dropped, which frees its entry at once. It completes
 //! only once the clock has reached its deadline: nothing fires early.
 
+mod chan;
 #[cfg(all(test, not(loom)))]
 mod choice;
 pub(crate) mod driver;
@@ -12,6 +14,7 @@ mod heap_alt;
 mod wheel;
 
 use crate::sched::{context, Shared};
+pub use chan::{after, tick, Ticker};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
