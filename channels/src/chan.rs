@@ -90,10 +90,26 @@ impl Wakes {
     }
 }
 
+/// The lock guard, taken out first when a `Locked` drops so that wakes run unlocked.
+struct Guard<'a, T>(Option<MutexGuard<'a, State<T>>>);
+
+impl<T> std::ops::Deref for Guard<'_, T> {
+    type Target = State<T>;
+    fn deref(&self) -> &State<T> {
+        self.0.as_ref().expect("held until drop")
+    }
+}
+
+impl<T> std::ops::DerefMut for Guard<'_, T> {
+    fn deref_mut(&mut self) -> &mut State<T> {
+        self.0.as_mut().expect("held until drop")
+    }
+}
+
 /// A locked channel: the operations of the protocol.
 pub(crate) struct Locked<'a, T> {
     chan: &'a Chan<T>,
-    s: MutexGuard<'a, State<T>>,
+    s: Guard<'a, T>,
     changed: bool,
     pub(crate) wakes: Wakes,
 }
@@ -122,7 +138,7 @@ impl<T> Chan<T> {
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         Locked {
             chan: self,
-            s: self.state.lock(),
+            s: Guard(Some(self.state.lock())),
             changed: false,
             wakes: Wakes::default(),
         }
@@ -151,13 +167,14 @@ impl<T> Drop for Locked<'_, T> {
     fn drop(&mut self) {
         if self.changed {
             self.chan.len.store(self.s.buf.len(), Relaxed);
-            // Release: a select that sees the new version sees the change.
-            self.chan.version.fetch_add(1, Release);
+            // A plain store: writers are serialized by the lock. Release: a select
+            // that sees the new version sees the change (pairs with `version`).
+            let v = self.chan.version.load(Relaxed);
+            self.chan.version.store(v.wrapping_add(1), Release);
         }
-        // The guard unlocks after this; wakes run after the unlock.
-        let wakes = std::mem::take(&mut self.wakes);
-        let chan_guard = &mut self.s;
-        MutexGuard::unlocked(chan_guard, || wakes.run());
+        // Wakes run after the unlock: the woken side's first act is to lock again.
+        drop(self.s.0.take());
+        std::mem::take(&mut self.wakes).run();
     }
 }
 

@@ -27,7 +27,7 @@ use std::time::Instant;
 pub(crate) struct Engine {
     state: State,
     has_default: bool,
-    order: Vec<u32>,
+    order: Order,
     /// Set once it had to wait: a completion after that is not "without waiting".
     waited: bool,
 }
@@ -66,28 +66,69 @@ fn rand_below(n: usize) -> usize {
     })
 }
 
+const INLINE: usize = 8;
+
+/// The order cases are tried and registered in; inline for small selects, so a lone
+/// `send`/`recv` allocates nothing.
+#[derive(Default)]
+struct Order {
+    inline: [u32; INLINE],
+    heap: Vec<u32>,
+    len: usize,
+}
+
+impl Order {
+    fn reset(&mut self, n: usize) {
+        self.len = n;
+        if n <= INLINE {
+            for (i, v) in self.inline[..n].iter_mut().enumerate() {
+                *v = i as u32;
+            }
+        } else {
+            self.heap.clear();
+            self.heap.extend(0..n as u32);
+        }
+    }
+
+    fn as_ref(&self) -> &[u32] {
+        if self.len <= INLINE {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
+    }
+
+    fn as_mut(&mut self) -> &mut [u32] {
+        if self.len <= INLINE {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.heap
+        }
+    }
+}
+
 impl Engine {
     pub(crate) fn new(has_default: bool) -> Engine {
         Engine {
             state: State::Start,
             has_default,
-            order: Vec::new(),
+            order: Order::default(),
             waited: false,
         }
     }
 
     fn shuffle(&mut self, n: usize) {
-        self.order.clear();
-        self.order.extend(0..n as u32);
+        self.order.reset(n);
         // Fisher-Yates: every order equally likely, so among the cases ready together
         // each is chosen with the same probability.
+        let order = self.order.as_mut();
         for i in (1..n).rev() {
-            self.order.swap(i, rand_below(i + 1));
+            order.swap(i, rand_below(i + 1));
         }
     }
 
     fn unregister_all(&self, cases: &mut [&mut dyn Case], token: &Arc<Token>, registered: usize) {
-        for &i in &self.order[..registered] {
+        for &i in &self.order.as_ref()[..registered] {
             cases[i as usize].unregister(token);
         }
     }
@@ -110,7 +151,7 @@ impl Engine {
                     let token = Arc::new(Token::new(signal()));
                     let mut ready_at = None;
                     for k in 0..n {
-                        let i = self.order[k] as usize;
+                        let i = self.order.as_ref()[k] as usize;
                         if cases[i].register(&token, i) {
                             ready_at = Some(k + 1);
                             break;
@@ -123,7 +164,7 @@ impl Engine {
                     self.unregister_all(cases, &token, registered);
                     match token.abort() {
                         Ok(()) => {
-                            for &i in &self.order[..registered] {
+                            for &i in &self.order.as_ref()[..registered] {
                                 cases[i as usize].withdraw();
                             }
                             self.state = State::Start;
@@ -176,24 +217,30 @@ impl Engine {
     fn try_all(&mut self, cases: &mut [&mut dyn Case]) -> Option<Option<usize>> {
         let n = cases.len();
         self.shuffle(n);
-        let mut versions = Vec::new();
+        let mut versions: Vec<u64> = Vec::new();
+        let mut inline = [0u64; INLINE];
         loop {
-            versions.clear();
+            let seen: &mut [u64] = if n <= INLINE {
+                &mut inline[..n]
+            } else {
+                versions.resize(n, 0);
+                &mut versions
+            };
             for k in 0..n {
-                let i = self.order[k] as usize;
+                let i = self.order.as_ref()[k] as usize;
                 match cases[i].try_now() {
                     Ok(()) => {
                         cases[i].choose();
                         return Some(Some(i));
                     }
-                    Err(v) => versions.push(v),
+                    Err(v) => seen[k] = v,
                 }
             }
             if !self.has_default {
                 return None;
             }
-            let unchanged = (0..n).all(|k| cases[self.order[k] as usize].version() == versions[k]);
-            if unchanged {
+            let order = self.order.as_ref();
+            if (0..n).all(|k| cases[order[k] as usize].version() == seen[k]) {
                 return Some(None);
             }
         }
