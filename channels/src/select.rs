@@ -226,14 +226,14 @@ impl Engine {
                 versions.resize(n, 0);
                 &mut versions
             };
-            for k in 0..n {
-                let i = self.order.as_ref()[k] as usize;
+            for (slot, &i) in seen.iter_mut().zip(self.order.as_ref()) {
+                let i = i as usize;
                 match cases[i].try_now() {
                     Ok(()) => {
                         cases[i].choose();
                         return Some(Some(i));
                     }
-                    Err(v) => seen[k] = v,
+                    Err(v) => *slot = v,
                 }
             }
             if !self.has_default {
