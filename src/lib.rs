@@ -2,7 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub use gort_runtime::{
-    go, run, yield_now, Builder, JoinError, JoinHandle, Metrics, Runtime, TaskPanic, YieldNow,
+    blocking, go, run, spawn_blocking, yield_now, Builder, JoinError, JoinHandle, Metrics, Runtime,
+    TaskPanic, YieldNow,
 };
 
 /// Go's `select` statement over channels; see [`gort_channels::select!`].

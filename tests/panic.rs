@@ -152,8 +152,11 @@ fn panic_among_many_tasks_only_fails_that_task() {
     });
     assert_eq!((ok, panicked), (900, 100));
     let m = rt.metrics();
+    // A panic does not end its M, so no M is replaced. Extra Ms come only from sysmon
+    // handing a P on when a poll lasts over 10 ms, which a panic report can (the
+    // reports take the stderr lock one at a time, and may print backtraces).
     assert!(
-        m.threads <= 4,
+        m.threads <= m.procs + m.hand_offs as usize,
         "panics must not start replacement Ms: {m:?}"
     );
 }

@@ -67,10 +67,11 @@ fn stealing_spreads_one_ps_work_over_two_threads() {
         m.steals > 0,
         "Gs ran on two Ms but metrics().steals == 0: {m:?}"
     );
-    // Two Ps: never more than two Ms run Gs (no blocking here).
+    // Two Ps: no more than two Ms run Gs, but for the Ms sysmon adds when a poll
+    // lasts over 10 ms (a loaded machine can stretch a 1 ms poll that long).
     assert!(
-        threads.len() <= 2,
-        "{} threads ran Gs with procs(2)",
+        threads.len() <= 2 + m.hand_offs as usize,
+        "{} threads ran Gs with procs(2) ({m:?})",
         threads.len()
     );
 }
@@ -94,7 +95,7 @@ fn stealing_keeps_every_proc_busy() {
         "procs(4): work from one P reached only {} Ms ({m:?})",
         threads.len()
     );
-    assert!(threads.len() <= 4);
+    assert!(threads.len() <= 4 + m.hand_offs as usize, "{m:?}");
     assert!(m.steals > 0, "{m:?}");
 }
 

@@ -7,11 +7,31 @@
 //! task's poll (`with_budget`); under any other executor, or on a plain thread, there
 //! is none and nothing yields.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 thread_local! {
     static BUDGET: Cell<Option<u32>> = const { Cell::new(None) };
+    /// Set by a scheduler's monitor (gort's sysmon) to ask the running task to yield.
+    static PREEMPT: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+/// Installs (or removes) the flag that, once set, makes the next operation yield as
+/// if the budget were spent. A scheduler sets it per thread, for the processor that
+/// thread runs.
+pub fn set_preempt_flag(flag: Option<Arc<AtomicBool>>) {
+    let _ = PREEMPT.try_with(|p| *p.borrow_mut() = flag);
+}
+
+fn preempt_requested() -> bool {
+    PREEMPT
+        .try_with(|p| {
+            // Relaxed: a hint; the flag carries no data.
+            p.borrow().as_ref().is_some_and(|f| f.load(Relaxed))
+        })
+        .unwrap_or(false)
 }
 
 /// Operations a task may complete without waiting per poll (tokio uses 128 too).
@@ -32,7 +52,7 @@ pub fn with_budget<R>(units: u32, f: impl FnOnce() -> R) -> R {
 /// Yields (wakes the task and returns `Pending`) when the budget is spent.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     let spent = BUDGET.try_with(|b| b.get() == Some(0)).unwrap_or(false);
-    if spent {
+    if spent || preempt_requested() {
         cx.waker().wake_by_ref();
         return Poll::Pending;
     }
@@ -48,7 +68,8 @@ pub(crate) fn spend() {
     });
 }
 
-/// True when the current task has budget left (or runs with none).
+/// True when the current task has budget left (or runs with none) and has not been
+/// asked to yield.
 pub fn has_budget_remaining() -> bool {
-    BUDGET.try_with(|b| b.get() != Some(0)).unwrap_or(true)
+    BUDGET.try_with(|b| b.get() != Some(0)).unwrap_or(true) && !preempt_requested()
 }

@@ -22,6 +22,7 @@ mod tests;
 
 pub use metrics::Metrics;
 pub use runtime::{run, Builder, Runtime};
+pub use sched::blocking::{blocking, spawn_blocking};
 pub use sched::TaskPanic;
 pub use spawn::{go, yield_now, YieldNow};
 pub use task::{JoinError, JoinHandle};

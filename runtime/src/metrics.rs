@@ -24,6 +24,12 @@ pub struct Metrics {
     pub local_queue_lens: Vec<usize>,
     /// Successful steals since the runtime started.
     pub steals: u64,
+    /// Ps handed to another thread because their thread blocked (`gort::blocking`).
+    pub hand_offs: u64,
+    /// Ps sysmon took back from threads inside `gort::blocking`.
+    pub retakes: u64,
+    /// Polls sysmon caught running too long without yielding.
+    pub preemptions: u64,
     /// Tasks spawned since the runtime started.
     pub spawned: u64,
     /// Tasks alive now (spawned and not finished).
@@ -47,6 +53,9 @@ impl Metrics {
             global_queue_len,
             local_queue_lens: h.remotes.iter().map(|r| r.steal.len()).collect(),
             steals: h.steals.load(Relaxed),
+            hand_offs: h.hand_offs.load(Relaxed),
+            retakes: h.retakes.load(Relaxed),
+            preemptions: h.preemptions.load(Relaxed),
             spawned: h.spawned.load(Relaxed),
             alive_tasks: h.owned.len(),
             timers: h.timers.len(),

@@ -9,6 +9,7 @@
 //! 4. empty the global queue and the timers, which breaks the task → runtime cycles.
 
 use crate::metrics::Metrics;
+use crate::sched::sysmon::Sysmon;
 use crate::sched::{context, trace, Config, Shared, TaskPanic};
 use crate::task::JoinHandle;
 use std::future::Future;
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
+use std::time::Duration;
 
 /// Go's default limit on OS threads (`debug.SetMaxThreads`).
 const DEFAULT_MAX_THREADS: usize = 10_000;
@@ -32,6 +34,7 @@ const DEFAULT_MAX_THREADS: usize = 10_000;
 pub struct Runtime {
     handle: Arc<Shared>,
     trace: Option<trace::Tracer>,
+    sysmon: Option<Sysmon>,
 }
 
 /// Configures a [`Runtime`]; see [`Runtime::builder`].
@@ -43,6 +46,7 @@ pub struct Builder {
     thread_name: String,
     stack_size: Option<usize>,
     schedtrace: Option<trace::Settings>,
+    keep_alive: Duration,
 }
 
 impl Default for Builder {
@@ -54,6 +58,7 @@ impl Default for Builder {
             thread_name: "gort-m".into(),
             stack_size: None,
             schedtrace: None,
+            keep_alive: Duration::from_secs(10),
         }
     }
 }
@@ -81,6 +86,13 @@ impl Builder {
     /// Prefix of the Ms' thread names (default `gort-m`; threads are `gort-m-1`, …).
     pub fn thread_name(mut self, name: impl Into<String>) -> Self {
         self.thread_name = name.into();
+        self
+    }
+
+    /// How long a thread beyond `procs` (left over from blocking calls) may stay idle
+    /// before it ends (default 10 s, as tokio's blocking pool).
+    pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.keep_alive = keep_alive;
         self
     }
 
@@ -120,6 +132,7 @@ impl Builder {
         crate::panic_report::install();
         let (handle, cores) = Shared::new(Config {
             procs,
+            keep_alive: self.keep_alive,
             max_threads: self.max_threads,
             on_task_panic: self.on_task_panic,
             thread_name: self.thread_name,
@@ -138,7 +151,12 @@ impl Builder {
         let trace = settings
             .map(|s| trace::Tracer::start(handle.clone(), s))
             .transpose()?;
-        Ok(Runtime { handle, trace })
+        let sysmon = Some(Sysmon::start(&handle)?);
+        Ok(Runtime {
+            handle,
+            trace,
+            sysmon,
+        })
     }
 }
 
@@ -224,6 +242,9 @@ impl Drop for Runtime {
                  it cannot join its own threads, so it is leaked"
             );
             return;
+        }
+        if let Some(s) = self.sysmon.take() {
+            s.stop();
         }
         self.handle.begin_shutdown();
         if let Some(t) = self.trace.take() {

@@ -4,14 +4,19 @@
 //! `block_on`, on the calling thread. The P lives here (not on the M's stack) so that
 //! a wake or spawn made by the running G can reach its local run queue.
 
-use super::p::PCore;
+use super::p::{PCore, PSlot};
 use super::Shared;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 struct Context {
     handle: RefCell<Option<Arc<Shared>>>,
+    /// The P, between polls.
     core: RefCell<Option<Box<PCore>>>,
+    /// This M's slot, where the P waits during a poll (p.rs, `PSlot`).
+    slot: RefCell<Option<Arc<PSlot>>>,
+    /// Index of the P whose G this M is polling.
+    polling: Cell<Option<usize>>,
 }
 
 thread_local! {
@@ -19,6 +24,8 @@ thread_local! {
         Context {
             handle: RefCell::new(None),
             core: RefCell::new(None),
+            slot: RefCell::new(None),
+            polling: Cell::new(None),
         }
     };
 }
@@ -82,7 +89,18 @@ pub(crate) fn with_core<T>(
         if let Ok(mut core) = cx.core.try_borrow_mut() {
             if let Some(core) = core.as_mut() {
                 f(core, item.take().expect("item is taken once"));
+                return;
             }
+        }
+        // Inside a poll the P waits in our slot, unless sysmon took it.
+        if cx.polling.get().is_none() {
+            return;
+        }
+        let slot = cx.slot.borrow();
+        let Some(slot) = slot.as_ref() else { return };
+        if let Some(mut core) = slot.take() {
+            f(&mut core, item.take().expect("item is taken once"));
+            slot.put(core);
         }
     });
     match item {
@@ -99,6 +117,53 @@ pub(crate) fn holds_p(handle: &Shared) -> bool {
 /// Runs `f` on the P this M holds. Only for the M's own loop.
 pub(crate) fn core<R>(f: impl FnOnce(&mut PCore) -> R) -> R {
     CONTEXT.with(|cx| f(cx.core.borrow_mut().as_mut().expect("this M holds no P")))
+}
+
+/// Gives this thread its M slot (once, at the M's start).
+pub(crate) fn set_slot(slot: Option<Arc<PSlot>>) {
+    CONTEXT.with(|cx| *cx.slot.borrow_mut() = slot);
+}
+
+/// Before a poll: the P moves into this M's `slot`, where sysmon can retake it.
+pub(crate) fn begin_poll(slot: &PSlot) {
+    CONTEXT.with(|cx| {
+        let core = cx.core.borrow_mut().take().expect("polling M holds a P");
+        cx.polling.set(Some(core.id));
+        slot.put(core);
+    });
+}
+
+/// After a poll: takes the P back. False when sysmon took it meanwhile.
+pub(crate) fn end_poll(slot: &PSlot) -> bool {
+    let core = slot.take();
+    let back = core.is_some();
+    CONTEXT.with(|cx| {
+        cx.polling.set(None);
+        *cx.core.borrow_mut() = core;
+    });
+    back
+}
+
+/// This M's slot, when it is polling a G of `handle` (for `gort::blocking`).
+pub(crate) fn polling_slot(handle: &Shared) -> Option<Arc<PSlot>> {
+    CONTEXT
+        .try_with(|cx| {
+            let same = match &*cx.handle.borrow() {
+                Some(h) => std::ptr::eq(Arc::as_ptr(h), handle),
+                None => false,
+            };
+            if !same || cx.polling.get().is_none() {
+                return None;
+            }
+            cx.slot.borrow().clone()
+        })
+        .ok()
+        .flatten()
+}
+
+/// Whether this thread holds a P.
+pub(crate) fn has_core() -> bool {
+    CONTEXT.with(|cx| cx.core.borrow().is_some())
 }
 
 pub(crate) fn set_core(core: Option<Box<PCore>>) -> Option<Box<PCore>> {

@@ -116,31 +116,68 @@ impl Shared {
     /// `nmspinning` increment if there is no P to give.
     pub(crate) fn start_m(self: &Arc<Self>, spinning: bool) {
         let mut s = self.sched.lock();
-        let Some(p) = (!s.shutdown).then(|| s.idle_ps.pop()).flatten() else {
+        let Some(p) = (!s.shutdown).then(|| self.take_idle_p(&mut s)).flatten() else {
             drop(s);
             if spinning {
                 self.idle.unclaim_wake();
             }
             return;
         };
-        self.idle.p_taken();
-        if let Some(m) = s.idle_ms.pop() {
-            drop(s);
-            m.hand(p, spinning);
-            return;
-        }
-        if s.threads >= self.config.max_threads {
-            // Every M is busy and no new one may start; a running M will find the
-            // work. Put the P back.
+        if let Err(p) = self.run_p_on_m(&mut s, p, spinning) {
+            // At the thread limit, every M busy: a running M will find the work.
             self.put_idle_p(&mut s, p);
             drop(s);
             if spinning {
                 self.idle.unclaim_wake();
             }
+        }
+    }
+
+    /// `handoffp`: a P taken from an M stuck in `gort::blocking`. With work to do it
+    /// goes to another M (an idle one, or a new one); otherwise to the idle list.
+    pub(crate) fn hand_off_p(self: &Arc<Self>, p: Box<PCore>) {
+        // The M it came from no longer runs anything on it.
+        let remote = &self.remotes[p.id];
+        remote.current.store(0, Relaxed);
+        *remote.holder.lock() = None;
+        let has_work = p.runq.ring_len() > 0
+            || p.runq.has_runnext()
+            || self.global_len.load(Relaxed) > 0
+            || self.timers.has_expired();
+        let mut s = self.sched.lock();
+        // Relaxed: a statistic.
+        self.hand_offs.fetch_add(1, Relaxed);
+        if !has_work || s.shutdown {
+            self.put_idle_p(&mut s, p);
             return;
         }
+        if let Err(p) = self.run_p_on_m(&mut s, p, false) {
+            self.put_idle_p(&mut s, p);
+            drop(s);
+            self.warn_thread_limit();
+        }
+    }
+
+    /// Gives `p` to an idle M, or starts an M for it. Called with the sched lock held;
+    /// `Err` gives the P back when the thread limit is reached.
+    fn run_p_on_m(
+        self: &Arc<Self>,
+        s: &mut super::Sched,
+        p: Box<PCore>,
+        spinning: bool,
+    ) -> Result<(), Box<PCore>> {
+        if let Some(m) = s.idle_ms.pop() {
+            m.hand(p, spinning);
+            return Ok(());
+        }
+        if s.threads >= self.config.max_threads {
+            return Err(p);
+        }
+        // Threads that exited after their keep-alive are reaped here.
+        s.join_handles.retain(|h| !h.is_finished());
         s.threads += 1;
-        let index = s.threads;
+        s.started += 1;
+        let index = s.started;
         let handle = self.clone();
         let mut builder =
             std::thread::Builder::new().name(format!("{}-{index}", self.config.thread_name));
@@ -148,12 +185,27 @@ impl Shared {
             builder = builder.stack_size(size);
         }
         match builder.spawn(move || m::m_main(handle, p, spinning)) {
-            Ok(jh) => s.join_handles.push(jh),
-            Err(e) => {
-                s.threads -= 1;
-                drop(s);
-                panic!("gort: failed to start an M (OS thread): {e}");
+            Ok(jh) => {
+                s.join_handles.push(jh);
+                Ok(())
             }
+            Err(e) => panic!("gort: failed to start an M (OS thread): {e}"),
+        }
+    }
+
+    /// Says once per runtime that work waits for a thread because of `max_threads`.
+    pub(crate) fn warn_thread_limit(&self) {
+        if !self.thread_limit_warned.swap(true, Relaxed) {
+            log::warn!(
+                "gort: max_threads ({}) reached: every thread is busy or blocked, so runnable \
+                 tasks wait until one returns; raise Builder::max_threads if this is expected",
+                self.config.max_threads
+            );
+            eprintln!(
+                "gort: max_threads ({}) reached: every thread is busy or blocked, so runnable \
+                 tasks wait until one returns; raise Builder::max_threads if this is expected",
+                self.config.max_threads
+            );
         }
     }
 

@@ -17,13 +17,14 @@
 //!    timer sleeper and parks only until the nearest one.
 
 use super::context;
-use super::p::PCore;
+use super::p::{PCore, PSlot};
 use super::park::{MPark, Woke};
 use super::Shared;
 use crate::loom::atomic::Ordering::Relaxed;
 use crate::task::Notified;
 use std::cell::Cell;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Go checks the global queue first every 61 ticks: a prime, so that it does not beat
 /// in step with a program's own periods.
@@ -33,26 +34,39 @@ struct M {
     handle: Arc<Shared>,
     park: Arc<MPark>,
     spinning: Cell<bool>,
+    /// Where this M's P waits during a poll (p.rs, `PSlot`).
+    slot: Arc<PSlot>,
+    /// The P whose `holder` names our slot (so it is set once per P taken).
+    holder_of: Cell<Option<usize>>,
 }
 
 enum Parked {
     /// Holding a P again: look for work.
     Resume,
     Shutdown,
+    /// Idle past the keep-alive while more Ms than Ps exist: the thread ends.
+    Exit,
 }
 
 pub(crate) fn m_main(handle: Arc<Shared>, p: Box<PCore>, spinning: bool) {
     let _enter = context::enter(&handle);
     context::set_core(Some(p));
+    let slot = Arc::new(PSlot::new());
+    context::set_slot(Some(slot.clone()));
+    gort_channels::coop::set_preempt_flag(Some(slot.preempt.clone()));
     let m = M {
         park: Arc::new(MPark::new()),
         handle,
         spinning: Cell::new(spinning),
+        slot,
+        holder_of: Cell::new(None),
     };
     m.schedule();
     if m.spinning.replace(false) {
         m.handle.idle.unclaim_wake();
     }
+    gort_channels::coop::set_preempt_flag(None);
+    context::set_slot(None);
     // Drop the P (and any Gs on it: their futures are dropped by the owned list).
     drop(context::set_core(None));
     drop(m.park.take_handoff());
@@ -65,20 +79,55 @@ impl M {
                 self.reset_spinning();
             }
             self.run(task);
+            if !context::has_core() {
+                // The G blocked in `gort::blocking` long enough for sysmon to hand our
+                // P on, and no P was idle when it returned: get one or park.
+                match self.reacquire_p() {
+                    Parked::Resume => {}
+                    Parked::Shutdown | Parked::Exit => return,
+                }
+            }
         }
     }
 
     fn run(&self, task: Notified) {
         let p = context::core(|c| c.id);
         let remote = &self.handle.remotes[p];
-        // Relaxed: a diagnostic snapshot for schedtrace.
+        if self.holder_of.get() != Some(p) {
+            // Tell sysmon where this P waits while we poll.
+            *remote.holder.lock() = Some(self.slot.clone());
+            self.holder_of.set(Some(p));
+        }
+        // Relaxed, all of these: written by this M only while it holds the P; read by
+        // sysmon and schedtrace as snapshots.
+        self.slot.preempt.store(false, Relaxed);
         remote.current.store(task.id().as_u64(), Relaxed);
+        let tick = remote.poll_tick.load(Relaxed);
+        remote.poll_tick.store(tick.wrapping_add(1), Relaxed);
+        context::begin_poll(&self.slot);
         // Channel operations that never wait spend this budget; when it is gone the
         // next one yields, so a G that always finds a ready channel cannot hold the P.
         gort_channels::coop::with_budget(gort_channels::coop::DEFAULT_BUDGET, || task.run());
-        // The G may have taken this M's P away in a later issue's hand-off; here the
-        // P stays, so the slot is ours to clear.
-        remote.current.store(0, Relaxed);
+        if context::end_poll(&self.slot) {
+            remote.current.store(0, Relaxed);
+        } else {
+            // sysmon retook the P (the poll blocked); it runs on another M now.
+            self.holder_of.set(None);
+        }
+    }
+
+    fn reacquire_p(&self) -> Parked {
+        let h = &self.handle;
+        if h.is_shutdown() {
+            return Parked::Shutdown;
+        }
+        let mut s = h.sched.lock();
+        if let Some(p) = h.take_idle_p(&mut s) {
+            drop(s);
+            return self.resume(p, false);
+        }
+        drop(s);
+        self.stop_m()
     }
 
     /// `resetspinning`: we found work; if we were the last spinner, wake another so
@@ -133,7 +182,7 @@ impl M {
             }
             match self.release_p_and_park() {
                 Parked::Resume => continue,
-                Parked::Shutdown => return None,
+                Parked::Shutdown | Parked::Exit => return None,
             }
         }
     }
@@ -149,6 +198,9 @@ impl M {
                 return Parked::Resume;
             }
             let p = context::set_core(None).expect("parking M holds a P");
+            if self.holder_of.take().is_some() {
+                *h.remotes[p.id].holder.lock() = None;
+            }
             h.put_idle_p(&mut s, p);
         }
         if self.spinning.replace(false) {
@@ -182,7 +234,13 @@ impl M {
         }
         loop {
             let sleeper = h.timers.try_become_sleeper(&self.park);
-            let woke = self.park.wait(sleeper.flatten());
+            let keep_alive = Instant::now() + h.config.keep_alive;
+            let deadline = match sleeper {
+                Some(d) => d,
+                // Extra Ms (left by blocking calls) end after the keep-alive.
+                None => (h.sched.lock().threads > h.config.procs).then_some(keep_alive),
+            };
+            let woke = self.park.wait(deadline);
             if sleeper.is_some() {
                 h.timers.resign_sleeper(&self.park);
                 if matches!(woke, Woke::Handed(..)) && h.timers.has_pending() {
@@ -197,6 +255,16 @@ impl M {
                 Woke::Handed(p, spinning) => return self.resume(p, spinning),
                 Woke::Shutdown => return Parked::Shutdown,
                 Woke::Kicked => {}
+            }
+            if sleeper.is_none() && Instant::now() >= keep_alive {
+                let mut s = h.sched.lock();
+                if s.threads > h.config.procs {
+                    if let Some(i) = s.idle_ms.iter().position(|m| Arc::ptr_eq(m, &self.park)) {
+                        s.idle_ms.swap_remove(i);
+                        s.threads -= 1;
+                        return Parked::Exit;
+                    }
+                }
             }
             if !h.timers.has_expired() && h.global_len.load(Relaxed) == 0 {
                 continue; // an earlier timer arrived: sleep again with the new deadline

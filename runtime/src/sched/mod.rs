@@ -15,6 +15,7 @@
 //! over the global queue, the idle Ps and the idle Ms), the counters that make wake-ups
 //! cheap (`npidle`, `nmspinning`), the owned-task list and the timers.
 
+pub(crate) mod blocking;
 pub(crate) mod context;
 mod global_queue;
 pub(crate) mod idle;
@@ -23,6 +24,7 @@ mod m;
 pub(crate) mod p;
 pub(crate) mod park;
 mod steal;
+pub(crate) mod sysmon;
 pub(crate) mod trace;
 
 use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
@@ -50,6 +52,8 @@ pub enum TaskPanic {
 
 pub(crate) struct Config {
     pub(crate) procs: usize,
+    /// How long an M beyond `procs` may stay idle before its thread ends.
+    pub(crate) keep_alive: std::time::Duration,
     pub(crate) max_threads: usize,
     pub(crate) on_task_panic: TaskPanic,
     pub(crate) thread_name: String,
@@ -63,8 +67,10 @@ pub(crate) struct Sched {
     #[allow(clippy::vec_box)]
     pub(crate) idle_ps: Vec<Box<PCore>>,
     pub(crate) idle_ms: Vec<Arc<MPark>>,
-    /// Ms started so far (each an OS thread).
+    /// Ms alive (each an OS thread), including those inside `gort::blocking`.
     pub(crate) threads: usize,
+    /// Ms ever started (names the threads).
+    pub(crate) started: usize,
     pub(crate) shutdown: bool,
     pub(crate) join_handles: Vec<std::thread::JoinHandle<()>>,
 }
@@ -86,6 +92,13 @@ pub(crate) struct Shared {
     pub(crate) coprimes: Box<[u32]>,
     pub(crate) steals: AtomicU64,
     pub(crate) spawned: AtomicU64,
+    /// Ps handed to another M by sysmon (blocking.rs, idle.rs `hand_off_p`).
+    pub(crate) hand_offs: AtomicU64,
+    /// Ps taken back from Ms inside `gort::blocking`.
+    pub(crate) retakes: AtomicU64,
+    /// Long polls caught by sysmon.
+    pub(crate) preemptions: AtomicU64,
+    pub(crate) thread_limit_warned: AtomicBool,
     /// Names of the live named tasks, by id, for schedtrace detail.
     pub(crate) names: Mutex<HashMap<u64, Arc<str>>>,
 }
@@ -105,6 +118,7 @@ impl Shared {
                 idle_ps: Vec::with_capacity(procs),
                 idle_ms: Vec::new(),
                 threads: 0,
+                started: 0,
                 shutdown: false,
                 join_handles: Vec::new(),
             }),
@@ -116,6 +130,10 @@ impl Shared {
             coprimes,
             steals: AtomicU64::new(0),
             spawned: AtomicU64::new(0),
+            hand_offs: AtomicU64::new(0),
+            retakes: AtomicU64::new(0),
+            preemptions: AtomicU64::new(0),
+            thread_limit_warned: AtomicBool::new(false),
             names: Mutex::new(HashMap::new()),
             config,
         });

@@ -5,10 +5,12 @@
 //! the runtime's array of Ps and is what other Ms steal from.
 
 use super::local_queue::{self, Item, Local, Steal};
+use crate::loom::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+use crate::loom::Mutex;
 use crate::task::Notified;
 use crate::util::rand::FastRand;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
 /// After this many Gs in a row from `runnext`, the ring goes first once, so that two
 /// Gs waking each other cannot starve the rest of the queue (Go relies on sysmon's
@@ -27,9 +29,71 @@ pub(crate) struct PCore {
 
 pub(crate) struct Remote {
     pub(crate) steal: Steal<Notified>,
-    /// The id of the G this P is running (0: none), for schedtrace detail. Relaxed: a
-    /// diagnostic snapshot.
+    /// The id of the G this P is running (0: none), for schedtrace detail and sysmon.
+    /// Relaxed: a diagnostic snapshot.
     pub(crate) current: AtomicU64,
+    /// Bumped (by the P's M only) each time it starts polling a G; sysmon compares
+    /// two readings to see a poll that has lasted (Go's `schedtick`).
+    pub(crate) poll_tick: AtomicU32,
+    /// The slot of the M that last took this P, where the P waits while that M polls
+    /// a G: sysmon looks there to retake it.
+    pub(crate) holder: Mutex<Option<Arc<PSlot>>>,
+}
+
+/// An M's parking place for its P while it polls a G. The M moves its P in before
+/// the poll and out after; sysmon may take it meanwhile (a blocking call, a poll that
+/// lasts). The swap decides: exactly one of them gets the P.
+///
+/// One slot per M, never per P: an M whose P was retaken still polls, and must not be
+/// able to reach the P that another M now runs.
+pub(crate) struct PSlot {
+    p: AtomicPtr<PCore>,
+    /// The M is inside `gort::blocking` (blocking.rs).
+    pub(crate) in_syscall: AtomicBool,
+    /// Bumped on each `gort::blocking` entry (Go's `syscalltick`).
+    pub(crate) syscall_tick: AtomicU32,
+    /// Set by sysmon to ask the G this M polls to yield; read by the coop budget.
+    pub(crate) preempt: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl PSlot {
+    pub(crate) fn new() -> PSlot {
+        PSlot {
+            p: AtomicPtr::new(std::ptr::null_mut()),
+            in_syscall: AtomicBool::new(false),
+            syscall_tick: AtomicU32::new(0),
+            preempt: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        }
+    }
+
+    pub(crate) fn put(&self, core: Box<PCore>) {
+        // Release: publishes the P's state to whoever takes it (pairs with `take`).
+        let old = self.p.swap(Box::into_raw(core), Release);
+        debug_assert!(old.is_null(), "a P slot held two Ps");
+    }
+
+    /// Takes the P if it is still there. Exactly one of the racing takers gets it.
+    pub(crate) fn take(&self) -> Option<Box<PCore>> {
+        // AcqRel: Acquire pairs with the Release in `put`; Release hands our own
+        // writes to the P (none) on, as the swap is the ownership transfer.
+        let ptr = self.p.swap(std::ptr::null_mut(), AcqRel);
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null pointer here came from `Box::into_raw` in `put`, and the
+        // swap to null made this caller its only owner.
+        Some(unsafe { Box::from_raw(ptr) })
+    }
+
+    pub(crate) fn is_occupied(&self) -> bool {
+        !self.p.load(Relaxed).is_null()
+    }
+}
+
+impl Drop for PSlot {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
 }
 
 impl Item for Notified {
@@ -56,6 +120,8 @@ pub(crate) fn new(id: usize) -> (Box<PCore>, Remote) {
         Remote {
             steal,
             current: AtomicU64::new(0),
+            poll_tick: AtomicU32::new(0),
+            holder: Mutex::new(None),
         },
     )
 }

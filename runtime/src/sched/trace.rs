@@ -109,8 +109,8 @@ pub(crate) fn render(h: &Shared, since_start: Duration, detail: bool) -> String 
     }
     let _ = writeln!(
         out,
-        "] steals={} tasks={} timers={}",
-        m.steals, m.alive_tasks, m.timers
+        "] steals={} handoffs={} retakes={} preemptions={} tasks={} timers={}",
+        m.steals, m.hand_offs, m.retakes, m.preemptions, m.alive_tasks, m.timers
     );
     if detail {
         let names = h.names.lock();

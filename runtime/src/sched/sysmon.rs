@@ -1,0 +1,166 @@
+//! sysmon: one background thread that watches the Ps, as Go's `sysmon`.
+//!
+//! Every round (20 µs, doubling to 10 ms after 50 rounds with nothing to do):
+//! 1. **Retake** a P whose M sits in `gort::blocking`: if its `syscall_tick` is the
+//!    same as at the previous round, the call has lasted a whole round; take the P out
+//!    of its slot and hand it to another M (`hand_off_p`), so its Gs keep running.
+//! 2. **Retake and preempt** from a G that has held its P for more than 10 ms in one
+//!    poll (a future that blocks without `gort::blocking`, or a long CPU loop): take
+//!    the P from the M's slot and hand it on, so the Gs queued behind it run at once;
+//!    set the M's preempt flag (its next channel operation or coop check yields). The
+//!    stuck M gives up the P for good when its poll returns (it finds its slot
+//!    empty). The G is reported once, through the `log` facade.
+//!
+//! Rejected: signal-based preemption (Go's async preemption). A Rust future cannot be
+//! suspended mid-poll; taking its P away is what can be done without unsafety.
+
+use super::Shared;
+use crate::loom::atomic::Ordering::Relaxed;
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+const MIN_DELAY: Duration = Duration::from_micros(20);
+const MAX_DELAY: Duration = Duration::from_millis(10);
+/// A poll longer than this is caught (Go's `forcePreemptNS`).
+const LONG_POLL: Duration = Duration::from_millis(10);
+const IDLE_ROUNDS_BEFORE_BACKOFF: u32 = 50;
+
+pub(crate) struct Sysmon {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Sysmon {
+    pub(crate) fn start(handle: &Arc<Shared>) -> std::io::Result<Sysmon> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let weak = Arc::downgrade(handle);
+        let stop2 = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("gort-sysmon".into())
+            .spawn(move || run(weak, &stop2))?;
+        Ok(Sysmon { stop, thread })
+    }
+
+    pub(crate) fn stop(self) {
+        *self.stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.stop.1.notify_all();
+        let _ = self.thread.join();
+    }
+}
+
+struct Watch {
+    /// `syscall_tick` when first seen in a blocking call, if it was.
+    syscall: Option<u32>,
+    /// `poll_tick` and when it was first seen.
+    poll: (u32, Instant),
+}
+
+fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
+    let Some(procs) = weak.upgrade().map(|h| h.config.procs) else {
+        return;
+    };
+    let now = Instant::now();
+    let mut watch: Vec<Watch> = (0..procs)
+        .map(|_| Watch {
+            syscall: None,
+            poll: (0, now),
+        })
+        .collect();
+    let mut reported: HashSet<u64> = HashSet::new();
+    let mut delay = MIN_DELAY;
+    let mut idle_rounds = 0;
+    loop {
+        {
+            let stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
+            if *stopped {
+                return;
+            }
+            let (stopped, _) = stop
+                .1
+                .wait_timeout(stopped, delay)
+                .unwrap_or_else(|e| e.into_inner());
+            if *stopped {
+                return;
+            }
+        }
+        let Some(handle) = weak.upgrade() else { return };
+        if handle.is_shutdown() {
+            return;
+        }
+        let acted = round(&handle, &mut watch, &mut reported);
+        if acted {
+            delay = MIN_DELAY;
+            idle_rounds = 0;
+        } else {
+            idle_rounds += 1;
+            if idle_rounds > IDLE_ROUNDS_BEFORE_BACKOFF {
+                delay = (delay * 2).min(MAX_DELAY);
+            }
+        }
+    }
+}
+
+fn round(h: &Arc<Shared>, watch: &mut [Watch], reported: &mut HashSet<u64>) -> bool {
+    let now = Instant::now();
+    let mut acted = false;
+    for (i, w) in watch.iter_mut().enumerate() {
+        let r = &h.remotes[i];
+        let Some(slot) = r.holder.lock().clone() else {
+            continue;
+        };
+        if !slot.is_occupied() {
+            // Not polling (or retaken already): nothing to watch.
+            w.syscall = None;
+            w.poll = (r.poll_tick.load(Relaxed), now);
+            continue;
+        }
+        // 1. Retake from a blocking call that lasted a whole round.
+        if slot.in_syscall.load(Relaxed) {
+            let tick = slot.syscall_tick.load(Relaxed);
+            acted = true; // short rounds while anyone blocks
+            if w.syscall == Some(tick) {
+                w.syscall = None;
+                if let Some(p) = slot.take() {
+                    h.retakes.fetch_add(1, Relaxed);
+                    h.hand_off_p(p);
+                }
+                continue;
+            }
+            w.syscall = Some(tick);
+        } else {
+            w.syscall = None;
+        }
+        // 2. A poll that has lasted too long: retake the P too, and ask the G to yield.
+        let current = r.current.load(Relaxed);
+        let tick = r.poll_tick.load(Relaxed);
+        if current == 0 || tick != w.poll.0 {
+            w.poll = (tick, now);
+            continue;
+        }
+        if now.duration_since(w.poll.1) < LONG_POLL {
+            continue;
+        }
+        let Some(p) = slot.take() else { continue };
+        acted = true;
+        slot.preempt.store(true, Relaxed);
+        h.preemptions.fetch_add(1, Relaxed);
+        h.hand_off_p(p);
+        if reported.len() > 100_000 {
+            reported.clear();
+        }
+        if reported.insert(current) {
+            let name = h.names.lock().get(&current).cloned();
+            let who = match name {
+                Some(n) => format!("task '{n}' (id {current})"),
+                None => format!("task id {current}"),
+            };
+            log::warn!(
+                "gort: {who} has run for over {} ms in one poll without yielding (blocking \
+                 code outside gort::blocking?); its P was handed to another thread",
+                now.duration_since(w.poll.1).as_millis()
+            );
+        }
+    }
+    acted
+}
