@@ -27,23 +27,24 @@ use crate::loom::atomic::Ordering::Relaxed;
 /// });
 /// ```
 pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
-    let slot = context::current().and_then(|h| context::polling_slot(&h));
-    let Some(slot) = slot else {
+    // Relaxed: only this M writes these; sysmon compares readings across rounds, and
+    // a stale one only delays a retake by a round.
+    let entered = context::with_polling_slot(|slot| {
+        let tick = slot.syscall_tick.load(Relaxed);
+        slot.syscall_tick.store(tick.wrapping_add(1), Relaxed);
+        slot.in_syscall.store(true, Relaxed);
+    });
+    if !entered {
         return f();
-    };
-    // Relaxed: only this M writes them; sysmon compares readings across rounds, and a
-    // stale one only delays a retake by a round.
-    let tick = slot.syscall_tick.load(Relaxed);
-    slot.syscall_tick.store(tick.wrapping_add(1), Relaxed);
-    slot.in_syscall.store(true, Relaxed);
-    struct Exit<'a>(&'a super::p::PSlot);
-    impl Drop for Exit<'_> {
+    }
+    struct Exit;
+    impl Drop for Exit {
         // Also on unwind.
         fn drop(&mut self) {
-            self.0.in_syscall.store(false, Relaxed);
+            context::with_polling_slot(|slot| slot.in_syscall.store(false, Relaxed));
         }
     }
-    let _exit = Exit(&slot);
+    let _exit = Exit;
     f()
 }
 

@@ -144,21 +144,23 @@ pub(crate) fn end_poll(slot: &PSlot) -> bool {
     back
 }
 
-/// This M's slot, when it is polling a G of `handle` (for `gort::blocking`).
-pub(crate) fn polling_slot(handle: &Shared) -> Option<Arc<PSlot>> {
+/// Runs `f` on this M's slot if this thread is polling a G (for `gort::blocking`).
+/// Returns whether it did.
+pub(crate) fn with_polling_slot(f: impl FnOnce(&PSlot)) -> bool {
     CONTEXT
         .try_with(|cx| {
-            let same = match &*cx.handle.borrow() {
-                Some(h) => std::ptr::eq(Arc::as_ptr(h), handle),
-                None => false,
-            };
-            if !same || cx.polling.get().is_none() {
-                return None;
+            if cx.polling.get().is_none() {
+                return false;
             }
-            cx.slot.borrow().clone()
+            match cx.slot.borrow().as_deref() {
+                Some(slot) => {
+                    f(slot);
+                    true
+                }
+                None => false,
+            }
         })
-        .ok()
-        .flatten()
+        .unwrap_or(false)
 }
 
 /// Whether this thread holds a P.
