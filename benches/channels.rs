@@ -288,8 +288,7 @@ impl AsyncChan for Gort {
         rx.recv()
     }
     fn select_loop(a: Self::Rx, b: Self::Rx, n: usize) -> impl Future<Output = Tally> + Send {
-        // WORKAROUND (see `AssertSend`): `gort::select!`'s future is not `Send`.
-        AssertSend(Box::pin(async move {
+        async move {
             let (a, b) = (&a, &b);
             let mut t = Tally::default();
             for _ in 0..n {
@@ -299,7 +298,7 @@ impl AsyncChan for Gort {
                 });
             }
             t
-        }))
+        }
     }
 }
 
@@ -444,31 +443,6 @@ impl AsyncChan for TokioMpsc {
             });
         }
         t
-    }
-}
-
-/// WORKAROUND for a gort bug: the futures of `gort::select!` and of the dynamic
-/// `Select::select` are not `Send` (they hold `&mut dyn Case` / `Box<dyn DynCase>`
-/// without `+ Send`), so a select cannot run inside `gort::go` or `tokio::spawn`.
-/// This wrapper asserts `Send` for the gort select consumer until that is fixed; the
-/// code it runs is exactly what a `Send` select would run (one `Box` per iteration, not
-/// per select). Remove it once `select!` is `Send`.
-struct AssertSend<F>(std::pin::Pin<Box<F>>);
-
-// SAFETY: the only non-`Send` part of the wrapped future is the erased type
-// `dyn Case` in the select macro's case array; the concrete cases behind it are
-// `RecvCase<'_, usize>`, i.e. `&Chan<usize>` (the channel is `Sync`, as the `Send`
-// `RecvFut` shows), `Option<Arc<RecvSlot<usize>>>` (a `parking_lot::Mutex`) and plain
-// data, all `Send`. No thread-local state is kept in the future across an await.
-unsafe impl<F> Send for AssertSend<F> {}
-
-impl<F: Future> Future for AssertSend<F> {
-    type Output = F::Output;
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
-        self.0.as_mut().poll(cx)
     }
 }
 

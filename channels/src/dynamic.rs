@@ -128,7 +128,7 @@ impl<T: 'static> DynCase for SendDyn<'_, T> {
 /// ```
 #[derive(Default)]
 pub struct Select<'a> {
-    cases: Vec<Box<dyn DynCase + 'a>>,
+    cases: Vec<Box<dyn DynCase + Send + 'a>>,
 }
 
 impl fmt::Debug for Select<'_> {
@@ -146,7 +146,7 @@ impl<'a> Select<'a> {
     }
 
     /// Adds a receive case; returns its index (cases are numbered in the order added).
-    pub fn recv<T: 'static>(&mut self, rx: &'a Receiver<T>) -> usize {
+    pub fn recv<T: Send + 'static>(&mut self, rx: &'a Receiver<T>) -> usize {
         self.cases.push(Box::new(RecvDyn {
             case: RecvCase::new(rx),
             id: rx.chan().id(),
@@ -156,7 +156,7 @@ impl<'a> Select<'a> {
 
     /// Adds a send case; the value is given with `SelectedOperation::send` once the
     /// case is chosen.
-    pub fn send<T: 'static>(&mut self, tx: &'a Sender<T>) -> usize {
+    pub fn send<T: Send + 'static>(&mut self, tx: &'a Sender<T>) -> usize {
         self.cases.push(Box::new(SendDyn {
             case: DeferredSendCase::new(tx.chan()),
             id: tx.chan().id(),
@@ -171,10 +171,10 @@ impl<'a> Select<'a> {
     fn run(&mut self, has_default: bool, deadline: Option<Instant>) -> Option<Option<usize>> {
         self.reset();
         let mut engine = Engine::new(has_default);
-        let mut refs: Vec<&mut dyn Case> = self
+        let mut refs: Vec<&mut (dyn Case + Send)> = self
             .cases
             .iter_mut()
-            .map(|c| &mut **c as &mut dyn Case)
+            .map(|c| &mut **c as &mut (dyn Case + Send))
             .collect();
         engine.block(&mut refs, deadline).ok()
     }
@@ -246,10 +246,10 @@ impl<'s, 'a> Future for SelectFuture<'s, 'a> {
             .sel
             .as_mut()
             .expect("SelectFuture polled after completion");
-        let mut refs: Vec<&mut dyn Case> = sel
+        let mut refs: Vec<&mut (dyn Case + Send)> = sel
             .cases
             .iter_mut()
-            .map(|c| &mut **c as &mut dyn Case)
+            .map(|c| &mut **c as &mut (dyn Case + Send))
             .collect();
         let first = !this.engine.has_waited();
         let r = std::task::ready!(this.engine.poll(&mut refs, cx.waker()));
@@ -268,10 +268,10 @@ impl<'s, 'a> Future for SelectFuture<'s, 'a> {
 impl Drop for SelectFuture<'_, '_> {
     fn drop(&mut self) {
         if let Some(sel) = self.sel.take() {
-            let mut refs: Vec<&mut dyn Case> = sel
+            let mut refs: Vec<&mut (dyn Case + Send)> = sel
                 .cases
                 .iter_mut()
-                .map(|c| &mut **c as &mut dyn Case)
+                .map(|c| &mut **c as &mut (dyn Case + Send))
                 .collect();
             self.engine.cancel(&mut refs);
         }
@@ -304,7 +304,7 @@ impl<'s, 'a> SelectedOperation<'s, 'a> {
         self.index
     }
 
-    fn case(&mut self, id: usize, what: &str) -> &mut Box<dyn DynCase + 'a> {
+    fn case(&mut self, id: usize, what: &str) -> &mut Box<dyn DynCase + Send + 'a> {
         let case = &mut self.sel.cases[self.index];
         assert!(
             case.chan_id() == id,

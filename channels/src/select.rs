@@ -127,13 +127,22 @@ impl Engine {
         }
     }
 
-    fn unregister_all(&self, cases: &mut [&mut dyn Case], token: &Arc<Token>, registered: usize) {
+    fn unregister_all<C: Case + ?Sized>(
+        &self,
+        cases: &mut [&mut C],
+        token: &Arc<Token>,
+        registered: usize,
+    ) {
         for &i in &self.order.as_ref()[..registered] {
             cases[i as usize].unregister(token);
         }
     }
 
-    fn step(&mut self, cases: &mut [&mut dyn Case], signal: &dyn Fn() -> Signal) -> Step {
+    fn step<C: Case + ?Sized>(
+        &mut self,
+        cases: &mut [&mut C],
+        signal: &dyn Fn() -> Signal,
+    ) -> Step {
         let n = cases.len();
         loop {
             match std::mem::replace(&mut self.state, State::Done) {
@@ -214,7 +223,7 @@ impl Engine {
     }
 
     /// Pass 1. `Some(Some(i))`: case i completed; `Some(None)`: default.
-    fn try_all(&mut self, cases: &mut [&mut dyn Case]) -> Option<Option<usize>> {
+    fn try_all<C: Case + ?Sized>(&mut self, cases: &mut [&mut C]) -> Option<Option<usize>> {
         let n = cases.len();
         self.shuffle(n);
         let mut versions: Vec<u64> = Vec::new();
@@ -247,9 +256,9 @@ impl Engine {
     }
 
     /// Polls from a task: `Ready(Some(i))` case i, `Ready(None)` default.
-    pub(crate) fn poll(
+    pub(crate) fn poll<C: Case + ?Sized>(
         &mut self,
-        cases: &mut [&mut dyn Case],
+        cases: &mut [&mut C],
         waker: &Waker,
     ) -> Poll<Option<usize>> {
         match self.step(cases, &|| Signal::Task(waker.clone())) {
@@ -275,9 +284,9 @@ impl Engine {
     }
 
     /// Blocks this thread until a case completes or `deadline` passes (`Err(())`).
-    pub(crate) fn block(
+    pub(crate) fn block<C: Case + ?Sized>(
         &mut self,
-        cases: &mut [&mut dyn Case],
+        cases: &mut [&mut C],
         deadline: Option<Instant>,
     ) -> Result<Option<usize>, ()> {
         let signal = || Signal::Thread(std::thread::current());
@@ -305,7 +314,11 @@ impl Engine {
     }
 
     /// The deadline passed: abort, unless a claim won (then the loop collects it).
-    fn timed_out(&mut self, cases: &mut [&mut dyn Case], token: Option<Arc<Token>>) -> bool {
+    fn timed_out<C: Case + ?Sized>(
+        &mut self,
+        cases: &mut [&mut C],
+        token: Option<Arc<Token>>,
+    ) -> bool {
         let Some(token) = token else { return true };
         if let State::Waiting { .. } = self.state {
             match token.abort() {
@@ -323,7 +336,7 @@ impl Engine {
     }
 
     /// The select is being dropped before it completed: leave no trace, lose nothing.
-    pub(crate) fn cancel(&mut self, cases: &mut [&mut dyn Case]) {
+    pub(crate) fn cancel<C: Case + ?Sized>(&mut self, cases: &mut [&mut C]) {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Waiting { token } => {
                 self.unregister_all(cases, &token, cases.len());

@@ -43,7 +43,10 @@ impl<R: ChanArg + ?Sized> ChanArg for &R {
 
 /// The future the macro awaits: `Some(i)` case i was chosen, `None` default.
 #[doc(hidden)]
-pub fn select<'a, 'c>(cases: &'a mut [&'c mut dyn Case], has_default: bool) -> SelectFut<'a, 'c> {
+pub fn select<'a, 'c>(
+    cases: &'a mut [&'c mut (dyn Case + Send)],
+    has_default: bool,
+) -> SelectFut<'a, 'c> {
     SelectFut {
         cases,
         engine: Engine::new(has_default),
@@ -54,7 +57,7 @@ pub fn select<'a, 'c>(cases: &'a mut [&'c mut dyn Case], has_default: bool) -> S
 #[doc(hidden)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SelectFut<'a, 'c> {
-    cases: &'a mut [&'c mut dyn Case],
+    cases: &'a mut [&'c mut (dyn Case + Send)],
     engine: Engine,
     proceeded: bool,
 }
@@ -105,7 +108,8 @@ impl Drop for SelectFut<'_, '_> {
 /// Exactly one case completes; among those ready together the choice is uniformly
 /// random; a case not chosen takes and delivers nothing (a send arm's value is
 /// dropped). A send on a closed channel and a receive on a closed, drained channel are
-/// ready. Without `default` it waits; `select! {}` never completes. Async code only.
+/// ready. Without `default` it waits; `select! {}` never completes. Async code only;
+/// the channels' item types must be `Send` (so the select can run in a spawned task).
 ///
 /// ```
 /// # futures_lite_block_on(async {
@@ -181,8 +185,8 @@ macro_rules! __select_expand {
     (($([$kind:ident $case:ident $chan:ident ($($op:tt)*) ($p:pat) ($b:expr)])*) ($($d:tt)*)) => {{
         $( $crate::__select_case!($kind $case $chan $($op)*); )*
         {
-            let __cases: &mut [&mut dyn $crate::__private::Case] =
-                &mut [$(&mut $case as &mut dyn $crate::__private::Case),*];
+            let __cases: &mut [&mut (dyn $crate::__private::Case + ::core::marker::Send)] =
+                &mut [$(&mut $case as &mut (dyn $crate::__private::Case + ::core::marker::Send)),*];
             $crate::__private::select(__cases, $crate::__select_has_default!($($d)*)).await;
         }
         $( if $case.is_chosen() { let $p = $case.into_output(); $b } else )* {

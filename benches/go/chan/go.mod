@@ -1,0 +1,3 @@
+module gortchanbench
+
+go 1.19
