@@ -28,8 +28,9 @@ pub trait Case {
     /// The channel's version now.
     #[doc(hidden)]
     fn version(&self) -> u64;
-    /// Queues an entry for `token`; returns true when the channel is ready now for
-    /// someone else's entries than ours (the select must then try again).
+    /// Queues an entry for `token`, unless the channel is ready now for someone else's
+    /// entries than ours: then it queues nothing and returns true (the select tries
+    /// again).
     #[doc(hidden)]
     fn register(&mut self, token: &Arc<Token>, index: usize) -> bool;
     /// Removes this select's entries from the channel.
@@ -136,15 +137,20 @@ impl<T> Case for RecvCase<'_, T> {
     }
 
     fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
+        let mut ch = self.chan.lock();
+        // Ready already (a value came after our try): don't queue, or a sender could
+        // hand us its next value ahead of the buffered ones (chan.rs, invariant 1).
+        if ch.recv_ready(Some(token)) {
+            return true;
+        }
         let slot = Arc::new(RecvSlot::new());
         self.slot = Some(slot.clone());
-        let mut ch = self.chan.lock();
         ch.push_recv_waiter(Waiter {
             token: token.clone(),
             case: index,
             slot,
         });
-        ch.recv_ready(Some(token))
+        false
     }
 
     fn unregister(&mut self, token: &Arc<Token>) {
@@ -264,19 +270,23 @@ impl<T> Case for SendCase<'_, T> {
     }
 
     fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
+        let mut ch = self.chan.lock();
+        // Ready already: don't queue (chan.rs, invariant 1); the select tries again.
+        if ch.send_ready(Some(token)) {
+            return true;
+        }
         let value = self
             .value
             .take()
             .expect("a send case registers with its value");
         let slot = Arc::new(SendSlot::with_value(value));
         self.slot = Some(slot.clone());
-        let mut ch = self.chan.lock();
         ch.push_send_waiter(Waiter {
             token: token.clone(),
             case: index,
             slot,
         });
-        ch.send_ready(Some(token))
+        false
     }
 
     fn unregister(&mut self, token: &Arc<Token>) {
@@ -361,15 +371,18 @@ impl<T> Case for DeferredSendCase<'_, T> {
     }
 
     fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
+        let mut ch = self.chan.lock();
+        if ch.send_ready(Some(token)) {
+            return true;
+        }
         let slot = Arc::new(SendSlot::deferred());
         self.slot = Some(slot.clone());
-        let mut ch = self.chan.lock();
         ch.push_send_waiter(Waiter {
             token: token.clone(),
             case: index,
             slot,
         });
-        ch.send_ready(Some(token))
+        false
     }
 
     fn unregister(&mut self, token: &Arc<Token>) {

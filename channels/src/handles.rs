@@ -46,11 +46,13 @@ pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
 /// A receiver that is never ready (Go's nil channel): a `recv` on it waits forever,
 /// and a select case on it is never chosen.
 pub fn never<T>() -> Receiver<T> {
-    let (tx, rx) = make(Chan::new(0, true));
-    // No sender may close it; the channel stays open for good.
-    std::mem::forget(tx.chan.clone());
-    drop(tx);
-    rx
+    // No Sender exists, so nothing ever closes it.
+    let chan = Chan::new(0, true);
+    chan.senders.store(0, Relaxed);
+    Receiver {
+        chan: Arc::new(chan),
+        stream: None,
+    }
 }
 
 fn make<T>(chan: Chan<T>) -> (Sender<T>, Receiver<T>) {
@@ -420,7 +422,6 @@ impl<T> futures_core::Stream for Receiver<T> {
 }
 
 /// The blocking iterator of [`Receiver::iter`].
-#[derive(Debug)]
 pub struct Iter<'a, T> {
     rx: &'a Receiver<T>,
 }
@@ -433,7 +434,6 @@ impl<T> Iterator for Iter<'_, T> {
 }
 
 /// The non-blocking iterator of [`Receiver::try_iter`].
-#[derive(Debug)]
 pub struct TryIter<'a, T> {
     rx: &'a Receiver<T>,
 }
@@ -454,7 +454,6 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
 }
 
 /// A blocking iterator that owns its receiver.
-#[derive(Debug)]
 pub struct IntoIter<T> {
     rx: Receiver<T>,
 }
@@ -471,5 +470,23 @@ impl<T> IntoIterator for Receiver<T> {
     type IntoIter = IntoIter<T>;
     fn into_iter(self) -> IntoIter<T> {
         IntoIter { rx: self }
+    }
+}
+
+impl<T> fmt::Debug for Iter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Iter").field("rx", self.rx).finish()
+    }
+}
+
+impl<T> fmt::Debug for TryIter<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryIter").field("rx", self.rx).finish()
+    }
+}
+
+impl<T> fmt::Debug for IntoIter<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntoIter").field("rx", &self.rx).finish()
     }
 }

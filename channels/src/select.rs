@@ -183,7 +183,13 @@ impl Engine {
                 }
                 State::Waiting { token } => {
                     if let Some(case) = token.selected() {
-                        self.unregister_all(cases, &token, n);
+                        // The claimer already took the chosen case's entry out; only
+                        // the other cases' entries remain (none for a lone operation).
+                        for &i in self.order.as_ref() {
+                            if i as usize != case {
+                                cases[i as usize].unregister(&token);
+                            }
+                        }
                         self.state = State::Claimed { token, case };
                         continue;
                     }

@@ -142,7 +142,10 @@ macro_rules! __select_parse {
     (($($c:tt)*) ($($d:tt)*)) => {
         $crate::__select_expand!(($($c)*) ($($d)*))
     };
-    (($($c:tt)*) ($($d:tt)*) recv($rx:expr) -> $p:pat => $b:block $(,)? $($rest:tt)*) => {
+    (($($c:tt)*) ($($d:tt)*) recv($rx:expr) -> $p:pat => $b:block, $($rest:tt)*) => {
+        $crate::__select_parse!(($($c)* [recv __case __chan ($rx) ($p) ($b)]) ($($d)*) $($rest)*)
+    };
+    (($($c:tt)*) ($($d:tt)*) recv($rx:expr) -> $p:pat => $b:block $($rest:tt)*) => {
         $crate::__select_parse!(($($c)* [recv __case __chan ($rx) ($p) ($b)]) ($($d)*) $($rest)*)
     };
     (($($c:tt)*) ($($d:tt)*) recv($rx:expr) -> $p:pat => $b:expr, $($rest:tt)*) => {
@@ -151,7 +154,10 @@ macro_rules! __select_parse {
     (($($c:tt)*) ($($d:tt)*) recv($rx:expr) -> $p:pat => $b:expr) => {
         $crate::__select_parse!(($($c)* [recv __case __chan ($rx) ($p) ($b)]) ($($d)*))
     };
-    (($($c:tt)*) ($($d:tt)*) send($tx:expr, $v:expr) -> $p:pat => $b:block $(,)? $($rest:tt)*) => {
+    (($($c:tt)*) ($($d:tt)*) send($tx:expr, $v:expr) -> $p:pat => $b:block, $($rest:tt)*) => {
+        $crate::__select_parse!(($($c)* [send __case __chan ($tx, $v) ($p) ($b)]) ($($d)*) $($rest)*)
+    };
+    (($($c:tt)*) ($($d:tt)*) send($tx:expr, $v:expr) -> $p:pat => $b:block $($rest:tt)*) => {
         $crate::__select_parse!(($($c)* [send __case __chan ($tx, $v) ($p) ($b)]) ($($d)*) $($rest)*)
     };
     (($($c:tt)*) ($($d:tt)*) send($tx:expr, $v:expr) -> $p:pat => $b:expr, $($rest:tt)*) => {
@@ -160,7 +166,10 @@ macro_rules! __select_parse {
     (($($c:tt)*) ($($d:tt)*) send($tx:expr, $v:expr) -> $p:pat => $b:expr) => {
         $crate::__select_parse!(($($c)* [send __case __chan ($tx, $v) ($p) ($b)]) ($($d)*))
     };
-    (($($c:tt)*) () default => $b:block $(,)? $($rest:tt)*) => {
+    (($($c:tt)*) () default => $b:block, $($rest:tt)*) => {
+        $crate::__select_parse!(($($c)*) (($b)) $($rest)*)
+    };
+    (($($c:tt)*) () default => $b:block $($rest:tt)*) => {
         $crate::__select_parse!(($($c)*) (($b)) $($rest)*)
     };
     (($($c:tt)*) () default => $b:expr, $($rest:tt)*) => {

@@ -24,7 +24,9 @@ impl Shared {
         // and re-check under the lock.
         self.global_len.store(s.global.len(), Relaxed);
         drop(s);
-        self.wake_p();
+        // Fenced like a local push: the last spinning M re-reads `global_len` after
+        // its own fence, outside the lock (idle.rs, case 1; loom_idle found it).
+        self.wake_p_after_push();
     }
 
     /// `runq_put_slow`'s second half: LEN/2 + 1 Gs in one lock acquisition.

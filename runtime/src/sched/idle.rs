@@ -6,9 +6,12 @@
 //! most procs/2 spin at once (`find_runnable`), so new work never wakes a herd.
 //!
 //! No lost wake-up. Work becomes visible in one of two ways:
-//! 1. Global queue: pushed under the sched lock, then `wake_p`. An M that releases its
-//!    P checks the global queue under the same lock first; so either it sees the G, or
-//!    the pusher (whose `wake_p` runs after the unlock) sees the P in `npidle`.
+//! 1. Global queue: pushed under the sched lock, then a fenced `wake_p`. An M that
+//!    releases its P checks the global queue under the same lock first; so either it
+//!    sees the G, or the pusher (whose `wake_p` runs after the unlock) sees the P in
+//!    `npidle`. The last *spinning* M re-reads `global_len` after dropping spinning,
+//!    outside the lock: that is case 2's store-buffering pattern again, so the pusher
+//!    fences too (loom_idle_global_push_vs_last_spinner).
 //! 2. A local ring: pushed with a Release store, then `wake_p_after_local_push`:
 //!    SeqCst fence, then read `nmspinning` and `npidle`. The last spinning M, before
 //!    parking, decrements `nmspinning` (SeqCst), fences, and re-reads every ring. This
@@ -105,8 +108,8 @@ impl Shared {
         }
     }
 
-    /// `wake_p` after a push to this M's ring (module docs, case 2).
-    pub(crate) fn wake_p_after_local_push(self: &Arc<Self>) {
+    /// `wake_p` after a push to a run queue (module docs, cases 1 and 2).
+    pub(crate) fn wake_p_after_push(self: &Arc<Self>) {
         if self.idle.try_claim_wake_after_local_push() {
             self.start_m(true);
         }

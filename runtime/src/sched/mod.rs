@@ -178,7 +178,7 @@ impl Shared {
         match local {
             Ok(()) => {
                 if !is_yield {
-                    self.wake_p_after_local_push();
+                    self.wake_p_after_push();
                 }
             }
             Err(task) => self.inject(task),

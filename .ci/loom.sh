@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The loom models of gort-runtime (runtime/src/tests/loom_*.rs): the local run queue,
+# the no-lost-wake-up protocol and the task state machine, run against every
+# interleaving loom explores with at most two preemptions.
+#
+# Debug assertions are on so that the runtime's own `debug_assert!`s (the task state
+# machine's invariants, the spinning counters) are checked in every execution too.
+# Set GORT_LOOM_STATS=1 to print how many executions each model explored.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export RUSTFLAGS="--cfg loom"
+export LOOM_MAX_PREEMPTIONS=2
+export CARGO_TARGET_DIR=target/loom
+export CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true
+
+cargo test -p gort-runtime --lib --release loom -- --test-threads=2
