@@ -7,6 +7,8 @@
 //!   duplicated, overflow included).
 //! - `loom_idle`: the no-lost-wake-up protocol of `sched::idle::Idle`.
 //! - `loom_join`: the task state machine (run, wake, abort, `JoinHandle`, shutdown).
+//! - `loom_handoff`: the P's slot during a poll: the M taking it back (or borrowing it
+//!   for a wake) against sysmon retaking it: exactly one owner, nothing lost.
 //!
 //! Two rules keep loom 0.7 from silently exploring too little. Its DPOR remembers only
 //! the last access to each atomic, so a thread's own load hides another thread's
@@ -21,6 +23,8 @@
 //!
 //! `GORT_LOOM_STATS=1` prints the executions explored per model and order.
 
+#[cfg(loom)]
+mod loom_handoff;
 #[cfg(loom)]
 mod loom_idle;
 #[cfg(loom)]

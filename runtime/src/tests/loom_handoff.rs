@@ -1,0 +1,106 @@
+//! Loom models of the P hand-off (`sched/blocking.rs`, `sched/sysmon.rs`): while an M
+//! polls a G its P waits in the M's `PSlot`; the M takes it back when the poll ends,
+//! borrows it for a wake in between (`context::with_core`), and sysmon may take it at
+//! any moment to hand it on. Whatever the interleaving, the P has exactly one owner at
+//! the end (the M or the M it was handed to), never none and never two, and whoever
+//! takes it finds it as the last owner left it.
+
+use super::Threads;
+use crate::loom::Arc;
+use crate::sched::p::{self, PCore, PSlot};
+
+/// Outcome of the polling M's side.
+struct MSide {
+    /// The P it holds after the poll, if it got it back.
+    kept: Option<Box<PCore>>,
+    /// Its wake in the middle of the poll found the P and changed it.
+    woke_on_p: bool,
+}
+
+/// The polling M: P into the slot, a wake that borrows it, P back out.
+fn polling_m(slot: Arc<PSlot>, core: Box<PCore>) -> MSide {
+    slot.put(core);
+    let woke_on_p = match slot.take() {
+        Some(mut core) => {
+            core.sched_tick += 1; // stands for the runq push of a wake
+            slot.put(core);
+            true
+        }
+        None => false, // retaken: the wake would go to the global queue
+    };
+    MSide {
+        kept: slot.take(),
+        woke_on_p,
+    }
+}
+
+/// sysmon's retake: if the P is there, it goes to another M.
+fn sysmon(slot: Arc<PSlot>) -> Option<Box<PCore>> {
+    slot.take()
+}
+
+fn check(m: MSide, handed: Option<Box<PCore>>, leftover: Option<Box<PCore>>) {
+    let owners = usize::from(m.kept.is_some())
+        + usize::from(handed.is_some())
+        + usize::from(leftover.is_some());
+    assert_eq!(owners, 1, "the P must have exactly one owner");
+    assert!(
+        leftover.is_none(),
+        "a P was left in a slot nobody will look at"
+    );
+    let p = m.kept.or(handed).expect("counted above");
+    // The borrow in the middle of the poll is never lost: its change is in the P iff
+    // it happened.
+    assert_eq!(p.sched_tick, u32::from(m.woke_on_p));
+}
+
+#[test]
+fn loom_handoff_end_of_poll_vs_retake() {
+    super::in_orders(2, |order| {
+        let (core, _remote) = p::new(0);
+        let slot = Arc::new(PSlot::new());
+        let (s1, s2) = (slot.clone(), slot.clone());
+        enum Out {
+            M(MSide),
+            Sysmon(Option<Box<PCore>>),
+        }
+        let mut results = Threads::new()
+            .with(move || Out::M(polling_m(s1, core)))
+            .with(move || Out::Sysmon(sysmon(s2)))
+            .run(order)
+            .into_iter();
+        let (Some(Out::M(m)), Some(Out::Sysmon(handed))) = (results.next(), results.next()) else {
+            unreachable!("threads return in the order added")
+        };
+        check(m, handed, slot.take());
+    });
+}
+
+/// Two retakers (sysmon's round, and a second round racing it) never both get the P.
+#[test]
+fn loom_handoff_two_takers_vs_end_of_poll() {
+    super::in_orders(3, |order| {
+        let (core, _remote) = p::new(0);
+        let slot = Arc::new(PSlot::new());
+        let (s1, s2, s3) = (slot.clone(), slot.clone(), slot.clone());
+        enum Out {
+            M(MSide),
+            Sysmon(Option<Box<PCore>>),
+        }
+        let results = Threads::new()
+            .with(move || Out::M(polling_m(s1, core)))
+            .with(move || Out::Sysmon(sysmon(s2)))
+            .with(move || Out::Sysmon(sysmon(s3)))
+            .run(order);
+        let mut m = None;
+        let mut handed = Vec::new();
+        for r in results {
+            match r {
+                Out::M(side) => m = Some(side),
+                Out::Sysmon(p) => handed.extend(p),
+            }
+        }
+        assert!(handed.len() <= 1, "two retakers got the same P");
+        check(m.expect("the M ran"), handed.pop(), slot.take());
+    });
+}
