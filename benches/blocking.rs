@@ -133,10 +133,18 @@ fn blocking_workload(c: &mut Criterion) {
         b.iter_custom(|n| (0..n).map(|_| gort_workload(&g, Gort::Inline)).sum())
     });
     group.bench_function("tokio_spawn_blocking", |b| {
-        b.iter_custom(|n| (0..n).map(|_| tokio_workload(&t, Tokio::SpawnBlocking)).sum())
+        b.iter_custom(|n| {
+            (0..n)
+                .map(|_| tokio_workload(&t, Tokio::SpawnBlocking))
+                .sum()
+        })
     });
     group.bench_function("tokio_block_in_place", |b| {
-        b.iter_custom(|n| (0..n).map(|_| tokio_workload(&t, Tokio::BlockInPlace)).sum())
+        b.iter_custom(|n| {
+            (0..n)
+                .map(|_| tokio_workload(&t, Tokio::BlockInPlace))
+                .sum()
+        })
     });
     group.bench_function("tokio_inline", |b| {
         b.iter_custom(|n| (0..n).map(|_| tokio_workload(&t, Tokio::Inline)).sum())

@@ -287,18 +287,16 @@ impl AsyncChan for Gort {
     fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<usize>> + Send + '_ {
         rx.recv()
     }
-    fn select_loop(a: Self::Rx, b: Self::Rx, n: usize) -> impl Future<Output = Tally> + Send {
-        async move {
-            let (a, b) = (&a, &b);
-            let mut t = Tally::default();
-            for _ in 0..n {
-                t.add(gort::select! {
-                    recv(*a) -> v => v.expect("gort select: closed"),
-                    recv(*b) -> v => v.expect("gort select: closed"),
-                });
-            }
-            t
+    async fn select_loop(a: Self::Rx, b: Self::Rx, n: usize) -> Tally {
+        let (a, b) = (&a, &b);
+        let mut t = Tally::default();
+        for _ in 0..n {
+            t.add(gort::select! {
+                recv(*a) -> v => v.expect("gort select: closed"),
+                recv(*b) -> v => v.expect("gort select: closed"),
+            });
         }
+        t
     }
 }
 

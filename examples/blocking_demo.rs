@@ -8,16 +8,14 @@
 
 use std::time::{Duration, Instant};
 
-fn cpu(ms: u64) -> impl std::future::Future<Output = ()> {
-    async move {
-        let end = Instant::now() + Duration::from_millis(ms);
-        while Instant::now() < end {
-            let spin = Instant::now() + Duration::from_micros(50);
-            while Instant::now() < spin {
-                std::hint::spin_loop();
-            }
-            gort::yield_now().await;
+async fn cpu(ms: u64) {
+    let end = Instant::now() + Duration::from_millis(ms);
+    while Instant::now() < end {
+        let spin = Instant::now() + Duration::from_micros(50);
+        while Instant::now() < spin {
+            std::hint::spin_loop();
         }
+        gort::yield_now().await;
     }
 }
 
