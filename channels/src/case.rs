@@ -303,14 +303,15 @@ impl<T> Case for SendCase<'_, T> {
     }
 
     fn collect(&mut self) -> Collected {
-        let slot = self.slot.take().expect("a claimed send case has a slot");
-        self.output = Some(match slot.outcome() {
-            SendOutcome::Sent => Ok(()),
-            SendOutcome::Failed(v) => Err(SendError(v)),
-            SendOutcome::NotSent(_) | SendOutcome::Deferred => {
-                unreachable!("a claimed send slot was neither taken nor failed")
-            }
-        });
+        let slot = self.slot.as_ref().expect("a claimed send case has a slot");
+        // The claim comes first and the hand-off right after, both under the channel
+        // lock: a look in between finds the value still here; the claimer's notify
+        // follows its unlock.
+        let Some(outcome) = slot.finished() else {
+            return Collected::Pending;
+        };
+        self.slot = None;
+        self.output = Some(outcome.map_err(SendError));
         Collected::Done
     }
 

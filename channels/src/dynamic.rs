@@ -3,6 +3,14 @@
 //!
 //! A send case is chosen without its value (`op.send(&tx, v)` gives it): choosing it
 //! reserves a buffer place, or commits a waiting receiver, which `op.send` then fills.
+//!
+//! Known gap (left for a later change): while a `Select` waits with a send case on an
+//! unbuffered channel, that case has no value to hand over, so a *non-blocking*
+//! receive (`try_recv`, or `select!` with `default`) does not see it as a waiting
+//! sender, where Go's would pair with it. A blocking or async receive pairs with it
+//! normally (the waiting `Select` is nudged and commits the receiver). crossbeam
+//! closes the gap by having the receiver spin until the value comes; under an M:N
+//! scheduler that can spin on the very thread the sender needs.
 //! An operation chosen but never completed gives its reservation back when dropped
 //! (a committed receiver selects again), and a received value goes back to its
 //! channel: nothing is lost either way.

@@ -140,6 +140,20 @@ impl<T> SendSlot<T> {
         }
     }
 
+    /// The outcome once a claimer has finished with the slot: `None` while the value
+    /// is still there (the claimer holds the channel lock and is about to take it).
+    pub(crate) fn finished(&self) -> Option<Result<(), T>> {
+        let mut s = self.state.lock();
+        match std::mem::replace(&mut *s, SendState::Taken) {
+            SendState::Taken => Some(Ok(())),
+            SendState::Failed(v) => Some(Err(v)),
+            other => {
+                *s = other;
+                None
+            }
+        }
+    }
+
     /// The owner collects the outcome (and the value, unless it was sent).
     pub(crate) fn outcome(&self) -> SendOutcome<T> {
         let mut s = self.state.lock();

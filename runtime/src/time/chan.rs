@@ -26,6 +26,9 @@ struct State {
     next: Instant,
     /// `Some` for a ticker.
     period: Option<Duration>,
+    /// `Ticker::stop` was called: a fire already on its way (taken from the wheel,
+    /// not yet run) must neither tick nor re-arm.
+    stopped: bool,
 }
 
 /// Sends the current instant on a channel after `duration` (Go's `time.After`); use it
@@ -103,6 +106,7 @@ impl Ticker {
 
     /// Stops the ticks (the channel stays open, as in Go).
     pub fn stop(&self) {
+        self.inner.state.lock().stopped = true;
         self.inner.cancel_timer();
     }
 
@@ -119,6 +123,7 @@ impl Ticker {
         let mut s = self.inner.state.lock();
         s.period = Some(period);
         s.next = Instant::now() + period;
+        s.stopped = false;
         drop(s);
         self.inner.arm();
     }
@@ -146,6 +151,7 @@ fn start(first: Duration, period: Option<Duration>) -> (Receiver<Instant>, Arc<T
                 .checked_add(first)
                 .unwrap_or(now + Duration::from_secs(86_400 * 365 * 30)),
             period,
+            stopped: false,
         }),
     });
     let on_drop = inner.clone();
@@ -162,7 +168,7 @@ impl TimerChan {
             return;
         };
         let mut s = self.state.lock();
-        if s.tx.is_none() {
+        if s.tx.is_none() || s.stopped {
             return;
         }
         let waker = Waker::from(self.clone());
@@ -195,6 +201,9 @@ impl Wake for TimerChan {
         let now = Instant::now();
         let mut s = self.state.lock();
         s.key = None;
+        if s.stopped {
+            return;
+        }
         if let Some(tx) = &s.tx {
             // Full: the receiver has not taken the last tick; drop this one.
             let _ = tx.try_send(now);
