@@ -75,6 +75,7 @@ mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic;
     pub(crate) use loom::sync::Arc;
+    #[allow(unused_imports)] // used by the models only
     pub(crate) use loom::thread;
 
     #[derive(Debug, Default)]
@@ -96,6 +97,7 @@ mod imp {
     pub(crate) struct Condvar(loom::sync::Condvar);
 
     impl Condvar {
+        #[allow(dead_code)] // parity with the std shim
         pub(crate) fn new() -> Self {
             Condvar(loom::sync::Condvar::new())
         }

@@ -56,7 +56,7 @@ impl Metrics {
             hand_offs: h.hand_offs.load(Relaxed),
             retakes: h.retakes.load(Relaxed),
             preemptions: h.preemptions.load(Relaxed),
-            spawned: h.spawned.load(Relaxed),
+            spawned: h.owned.bound(),
             alive_tasks: h.owned.len(),
             timers: h.timers.len(),
         }

@@ -9,13 +9,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-fn current_or_panic(what: &str) -> Arc<Shared> {
-    context::current().unwrap_or_else(|| {
-        panic!(
+/// Spawns on the current runtime, or panics saying there is none.
+#[track_caller]
+fn spawn_current<F>(what: &str, future: F, name: Option<Arc<str>>) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    context::with_current(|h| match h {
+        Some(h) => Shared::spawn(h, future, name),
+        None => panic!(
             "{what} called outside a gort runtime: there is no gort runtime on this thread \
              (call it from a task, inside Runtime::block_on / gort::run, or use \
              Runtime::spawn)"
-        )
+        ),
     })
 }
 
@@ -40,7 +47,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    current_or_panic("gort::go").spawn(future, None)
+    spawn_current("gort::go", future, None)
 }
 
 /// Lets other tasks run: the current task goes to the back of its P's queue (Go's
@@ -105,7 +112,7 @@ impl Builder {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        current_or_panic("gort::task::Builder::spawn").spawn(future, self.name)
+        spawn_current("gort::task::Builder::spawn", future, self.name)
     }
 
     /// Spawns on `rt`, from any thread.

@@ -30,6 +30,16 @@ thread_local! {
     };
 }
 
+/// Runs `f` with the runtime current on this thread, without taking a reference
+/// (spawning is hot: an `Arc` clone and drop per spawn is two contended atomics).
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    let mut f = Some(f);
+    match CONTEXT.try_with(|cx| (f.take().expect("called once"))(cx.handle.borrow().as_ref())) {
+        Ok(r) => r,
+        Err(_) => (f.take().expect("not called"))(None),
+    }
+}
+
 /// The runtime current on this thread, if any.
 pub(crate) fn current() -> Option<Arc<Shared>> {
     CONTEXT

@@ -91,7 +91,6 @@ pub(crate) struct Shared {
     /// Go's `stealOrder`: the numbers coprime to `procs`, for random victim order.
     pub(crate) coprimes: Box<[u32]>,
     pub(crate) steals: AtomicU64,
-    pub(crate) spawned: AtomicU64,
     /// Ps handed to another M by sysmon (blocking.rs, idle.rs `hand_off_p`).
     pub(crate) hand_offs: AtomicU64,
     /// Ps taken back from Ms inside `gort::blocking`.
@@ -129,7 +128,6 @@ impl Shared {
             timers: TimerDriver::new(),
             coprimes,
             steals: AtomicU64::new(0),
-            spawned: AtomicU64::new(0),
             hand_offs: AtomicU64::new(0),
             retakes: AtomicU64::new(0),
             preemptions: AtomicU64::new(0),
@@ -160,8 +158,6 @@ impl Shared {
             // Before `bind`: once queued, the task may finish and remove its name.
             self.names.lock().insert(task.id().as_u64(), name);
         }
-        // Relaxed: a statistic.
-        self.spawned.fetch_add(1, Relaxed);
         if let Some(notified) = self.owned.bind(task, notified) {
             self.schedule_task(notified, false);
         }

@@ -16,7 +16,9 @@ use crate::loom::Mutex;
 use slab::Slab;
 
 pub(crate) struct OwnedTasks {
-    shards: Box<[Mutex<Slab<super::RawTask>>]>,
+    /// Each shard: its tasks, and how many were ever bound there (a plain count under
+    /// the lock already taken, rather than one more contended atomic per spawn).
+    shards: Box<[Mutex<Shard>]>,
     mask: usize,
     closed: AtomicBool,
 }
@@ -25,13 +27,13 @@ impl OwnedTasks {
     pub(crate) fn new(shards: usize) -> OwnedTasks {
         let n = shards.next_power_of_two();
         OwnedTasks {
-            shards: (0..n).map(|_| Mutex::new(Slab::new())).collect(),
+            shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
             mask: n - 1,
             closed: AtomicBool::new(false),
         }
     }
 
-    fn shard(&self, task: &Task) -> &Mutex<Slab<super::RawTask>> {
+    fn shard(&self, task: &Task) -> &Mutex<Shard> {
         &self.shards[task.id().as_u64() as usize & self.mask]
     }
 
@@ -46,7 +48,8 @@ impl OwnedTasks {
             task.shutdown();
             return None;
         }
-        let key = shard.insert(task.raw());
+        shard.bound += 1;
+        let key = shard.tasks.insert(task.raw());
         task.header().owned_key.store(key, Relaxed);
         std::mem::forget(task); // the slab now holds this reference
         Some(notified)
@@ -55,9 +58,9 @@ impl OwnedTasks {
     pub(crate) fn remove(&self, task: &Task) -> Option<Task> {
         let mut shard = self.shard(task).lock();
         let key = task.header().owned_key.load(Relaxed);
-        match shard.get(key) {
+        match shard.tasks.get(key) {
             Some(raw) if *raw == task.raw() => {
-                let raw = shard.remove(key);
+                let raw = shard.tasks.remove(key);
                 // SAFETY: the slab held this reference since `bind`.
                 Some(unsafe { Task::from_owned_raw(raw) })
             }
@@ -76,8 +79,8 @@ impl OwnedTasks {
                 // which may spawn (refused) or complete other tasks (which lock here).
                 let batch: Vec<_> = {
                     let mut s = shard.lock();
-                    let keys: Vec<usize> = s.iter().map(|(k, _)| k).take(64).collect();
-                    keys.into_iter().map(|k| s.remove(k)).collect()
+                    let keys: Vec<usize> = s.tasks.iter().map(|(k, _)| k).take(64).collect();
+                    keys.into_iter().map(|k| s.tasks.remove(k)).collect()
                 };
                 if batch.is_empty() {
                     break;
@@ -91,6 +94,17 @@ impl OwnedTasks {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().len()).sum()
+        self.shards.iter().map(|s| s.lock().tasks.len()).sum()
     }
+
+    /// Tasks ever bound (spawned and accepted).
+    pub(crate) fn bound(&self) -> u64 {
+        self.shards.iter().map(|s| s.lock().bound).sum()
+    }
+}
+
+#[derive(Default)]
+struct Shard {
+    tasks: Slab<super::RawTask>,
+    bound: u64,
 }
