@@ -278,7 +278,7 @@ func main() {
 	warmup := flag.Int("warmup", 1, "untimed warm-up iterations for CPU workloads")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: gortbench [-warmup=N] <skynet_joined|skynet_chan|spawn_many|yield_many|chained_spawn|ping_pong|timers_create_cancel|sleeps_100k|parked_100k>")
+		fmt.Fprintln(os.Stderr, "usage: gortbench [-warmup=N] <skynet_joined|skynet_chan|spawn_many|yield_many|chained_spawn|ping_pong|timers_create_cancel|sleeps_100k|parked_100k|blocking>")
 		os.Exit(2)
 	}
 	switch w := flag.Arg(0); w {
@@ -318,6 +318,9 @@ func main() {
 		runSleeps()
 	case "parked_100k":
 		runParked()
+	case "blocking":
+		b, a := runBlocking()
+		fmt.Printf("ms=%.2f blockers_done_ms=%.2f\n", ms(a), ms(b))
 	default:
 		die("unknown workload %q", w)
 	}

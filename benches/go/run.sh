@@ -51,6 +51,7 @@ WORKLOADS=(
     timers_create_cancel
     sleeps_100k
     parked_100k
+    blocking
 )
 
 RESULTS="$(mktemp)"
