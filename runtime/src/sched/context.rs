@@ -5,6 +5,7 @@
 //! a wake or spawn made by the running G can reach its local run queue.
 
 use super::p::{PCore, PSlot};
+use crate::task::Notified;
 use super::Shared;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -17,6 +18,9 @@ struct Context {
     slot: RefCell<Option<Arc<PSlot>>>,
     /// Index of the P whose G this M is polling.
     polling: Cell<Option<usize>>,
+    /// A G that woke itself during its poll (`yield_now`): queued by the M after the
+    /// poll, when it holds its P again, instead of through the slot.
+    yielded: Cell<Option<Notified>>,
 }
 
 thread_local! {
@@ -26,6 +30,7 @@ thread_local! {
             core: RefCell::new(None),
             slot: RefCell::new(None),
             polling: Cell::new(None),
+            yielded: Cell::new(None),
         }
     };
 }
@@ -127,6 +132,32 @@ pub(crate) fn holds_p(handle: &Shared) -> bool {
 /// Runs `f` on the P this M holds. Only for the M's own loop.
 pub(crate) fn core<R>(f: impl FnOnce(&mut PCore) -> R) -> R {
     CONTEXT.with(|cx| f(cx.core.borrow_mut().as_mut().expect("this M holds no P")))
+}
+
+/// Keeps a G that yielded during this M's poll of a G of `handle`; gives it back if
+/// this thread is not such an M.
+pub(crate) fn stash_yield(handle: &Shared, task: Notified) -> Result<(), Notified> {
+    let mut task = Some(task);
+    let _ = CONTEXT.try_with(|cx| {
+        let same = match &*cx.handle.borrow() {
+            Some(h) => std::ptr::eq(Arc::as_ptr(h), handle),
+            None => false,
+        };
+        if same && cx.polling.get().is_some() {
+            let old = cx.yielded.replace(task.take());
+            debug_assert!(old.is_none(), "two yields in one poll");
+            drop(old);
+        }
+    });
+    match task {
+        None => Ok(()),
+        Some(t) => Err(t),
+    }
+}
+
+/// The G stashed by `stash_yield`, if any.
+pub(crate) fn take_yield() -> Option<Notified> {
+    CONTEXT.with(|cx| cx.yielded.take())
 }
 
 /// Gives this thread its M slot (once, at the M's start).

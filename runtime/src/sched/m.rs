@@ -108,11 +108,21 @@ impl M {
         // Channel operations that never wait spend this budget; when it is gone the
         // next one yields, so a G that always finds a ready channel cannot hold the P.
         gort_channels::coop::with_budget(gort_channels::coop::DEFAULT_BUDGET, || task.run());
+        let yielded = context::take_yield();
         if context::end_poll(&self.slot) {
             remote.current.store(0, Relaxed);
+            if let Some(t) = yielded {
+                // Behind the others, not runnext, or it would run again at once.
+                context::core(|c| {
+                    c.runq.push(t, false, |o| self.handle.push_global_batch(o))
+                });
+            }
         } else {
             // sysmon retook the P (the poll blocked); it runs on another M now.
             self.holder_of.set(None);
+            if let Some(t) = yielded {
+                self.handle.inject(t);
+            }
         }
     }
 

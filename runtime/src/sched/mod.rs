@@ -232,7 +232,11 @@ impl Schedule for Arc<Shared> {
     }
 
     fn yield_now(&self, task: Notified) {
-        self.schedule_task(task, true);
+        // The yielding G's own M queues it once its poll is over (m.rs `run`): no
+        // round trip through the P's slot for the commonest reschedule.
+        if let Err(task) = context::stash_yield(self, task) {
+            self.schedule_task(task, true);
+        }
     }
 
     fn release(&self, task: &Task) -> Option<Task> {
