@@ -78,11 +78,10 @@ where
             TransitionToIdle::Ok => self.raw().drop_reference(),
             TransitionToIdle::OkNotified => {
                 // Woken while it ran (e.g. `yield_now`): back of the queue, not runnext,
-                // or it would run again at once. The new reference goes to the queue.
+                // or it would run again at once. Our reference goes with it.
                 self.cell()
                     .scheduler
                     .yield_now(Notified(Task::from_raw(self.raw())));
-                self.raw().drop_reference();
             }
             TransitionToIdle::Cancelled => {
                 self.cancel_and_complete();

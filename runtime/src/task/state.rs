@@ -55,7 +55,8 @@ pub(crate) enum TransitionToRunning {
 #[must_use]
 pub(crate) enum TransitionToIdle {
     Ok,
-    /// Woken during its poll: the runner must queue it again (a reference was added).
+    /// Woken during its poll: the runner must queue it again, handing over the
+    /// reference it ran with.
     OkNotified,
     /// Aborted during its poll: the runner still holds `RUNNING` and must cancel it.
     Cancelled,
@@ -117,9 +118,9 @@ impl State {
             if s.is_cancelled() {
                 return (TransitionToIdle::Cancelled, None);
             }
-            let mut next = s.0 & !RUNNING;
+            let next = s.0 & !RUNNING;
             if s.is_notified() {
-                next += REF_ONE;
+                // The runner's reference becomes the new queue entry's: no count change.
                 (TransitionToIdle::OkNotified, Some(Snapshot(next)))
             } else {
                 (TransitionToIdle::Ok, Some(Snapshot(next)))
