@@ -13,6 +13,37 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+/// The queries both ends answer alike.
+macro_rules! end_common {
+    ($end:ident) => {
+        /// True once closed (or, for a sender, once every receiver is gone; for a
+        /// receiver, once every sender is).
+        pub fn is_closed(&self) -> bool {
+            self.chan.is_closed()
+        }
+
+        /// Values buffered now.
+        pub fn len(&self) -> usize {
+            self.chan.len()
+        }
+
+        /// True when nothing is buffered.
+        pub fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+
+        /// `Some(n)` for `bounded(n)`, `None` for unbounded.
+        pub fn capacity(&self) -> Option<usize> {
+            (self.chan.cap != usize::MAX).then_some(self.chan.cap)
+        }
+
+        /// True when both ends are of the same channel.
+        pub fn same_channel(&self, other: &$end<T>) -> bool {
+            Arc::ptr_eq(&self.chan, &other.chan)
+        }
+    };
+}
+
 /// The sending end of a channel. Clone it for more senders; when the last one is
 /// dropped the channel closes.
 pub struct Sender<T> {
@@ -109,30 +140,7 @@ impl<T> Sender<T> {
         self.chan.lock().close();
     }
 
-    /// True once closed (or when every receiver is gone).
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
-    /// Values buffered now.
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// True when nothing is buffered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// `Some(n)` for `bounded(n)`, `None` for unbounded.
-    pub fn capacity(&self) -> Option<usize> {
-        (self.chan.cap != usize::MAX).then_some(self.chan.cap)
-    }
-
-    /// True when both ends are of the same channel.
-    pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
-    }
+    end_common!(Sender);
 
     /// Runs `hook` once when the last receiver is dropped (at once if that already
     /// happened). For channels fed by something that must stop when nobody listens,
@@ -196,30 +204,7 @@ impl<T> Receiver<T> {
         TryIter { rx: self }
     }
 
-    /// True once closed (or when every sender is gone).
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
-    /// Values buffered now.
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// True when nothing is buffered.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// `Some(n)` for `bounded(n)`, `None` for unbounded.
-    pub fn capacity(&self) -> Option<usize> {
-        (self.chan.cap != usize::MAX).then_some(self.chan.cap)
-    }
-
-    /// True when both ends are of the same channel.
-    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        Arc::ptr_eq(&self.chan, &other.chan)
-    }
+    end_common!(Receiver);
 }
 
 impl<T> Clone for Sender<T> {

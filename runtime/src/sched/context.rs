@@ -5,8 +5,8 @@
 //! a wake or spawn made by the running G can reach its local run queue.
 
 use super::p::{PCore, PSlot};
-use crate::task::Notified;
 use super::Shared;
+use crate::task::Notified;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
