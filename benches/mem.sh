@@ -9,13 +9,9 @@
 # Usage: bash benches/mem.sh [REPS]      (default REPS=5; any cwd)
 set -euo pipefail
 
-REPS="${1:-5}"
-if ! [[ "$REPS" =~ ^[1-9][0-9]*$ ]]; then
-    echo "usage: $0 [REPS]  (REPS: positive integer, default 5)" >&2
-    exit 2
-fi
-
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. benches/go/lib.sh
+REPS="$(reps_arg "${1:-5}")"
 
 cargo build --release --example mem_parked --example mem_sleeps >&2
 BIN_DIR="$(cargo metadata --format-version 1 --no-deps \
@@ -27,40 +23,15 @@ RUNTIMES=(gort tokio)
 RESULTS="$(mktemp)"
 trap 'rm -f "$RESULTS"' EXIT
 
-for ((rep = 1; rep <= REPS; rep++)); do
-    for p in "${PROGRAMS[@]}"; do
-        for r in "${RUNTIMES[@]}"; do
-            if ! out="$(timeout 120 "$BIN_DIR/$p" "$r")"; then
-                echo "$p $r FAILED (rep $rep)" >&2
-                exit 1
-            fi
-            echo "# rep $rep $p $r $out" >&2
-            for kv in $out; do
-                echo "$p $r ${kv%%=*} ${kv#*=}" >>"$RESULTS"
-            done
-        done
-    done
-done
-
-median() { # reads numbers on stdin
-    sort -g | awk '{ v[NR] = $1 }
-        END {
-            if (NR == 0) { print "nan"; exit }
-            if (NR % 2) m = v[(NR + 1) / 2]
-            else        m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-            if (m == int(m)) printf "%d\n", m
-            else             printf "%.2f\n", m
-        }'
-}
-
+LABELS=()
 for p in "${PROGRAMS[@]}"; do
     for r in "${RUNTIMES[@]}"; do
-        line="$p $r"
-        keys="$(awk -v p="$p" -v r="$r" '$1 == p && $2 == r && !seen[$3]++ { print $3 }' "$RESULTS")"
-        for k in $keys; do
-            m="$(awk -v p="$p" -v r="$r" -v k="$k" '$1 == p && $2 == r && $3 == k { print $4 }' "$RESULTS" | median)"
-            line="$line median_$k=$m"
-        done
-        echo "$line runs=$REPS"
+        LABELS+=("$p:$r")
     done
 done
+for ((rep = 1; rep <= REPS; rep++)); do
+    for l in "${LABELS[@]}"; do
+        collect "$RESULTS" "$rep" "$l" timeout 120 "$BIN_DIR/${l%%:*}" "${l#*:}"
+    done
+done
+report "$RESULTS" "" "$REPS" "" "${LABELS[@]}"
