@@ -270,23 +270,11 @@ impl<T> Case for SendCase<'_, T> {
     }
 
     fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
-        let mut ch = self.chan.lock();
-        // Ready already: don't queue (chan.rs, invariant 1); the select tries again.
-        if ch.send_ready(Some(token)) {
-            return true;
-        }
-        let value = self
-            .value
-            .take()
-            .expect("a send case registers with its value");
-        let slot = Arc::new(SendSlot::with_value(value));
-        self.slot = Some(slot.clone());
-        ch.push_send_waiter(Waiter {
-            token: token.clone(),
-            case: index,
-            slot,
+        let value = &mut self.value;
+        self.slot = queue_send(self.chan, token, index, || {
+            SendSlot::with_value(value.take().expect("a send case registers with its value"))
         });
-        false
+        self.slot.is_none()
     }
 
     fn unregister(&mut self, token: &Arc<Token>) {
@@ -320,6 +308,28 @@ impl<T> Case for SendCase<'_, T> {
     fn choose(&mut self) {
         self.chosen = true;
     }
+}
+
+/// Queues a send waiter for `token` unless the channel is ready now for someone
+/// else's entries than ours (chan.rs, invariant 1): `None` then, and the select tries
+/// again. `slot` is made only when the waiter is queued.
+fn queue_send<T>(
+    chan: &Chan<T>,
+    token: &Arc<Token>,
+    index: usize,
+    slot: impl FnOnce() -> SendSlot<T>,
+) -> Option<Arc<SendSlot<T>>> {
+    let mut ch = chan.lock();
+    if ch.send_ready(Some(token)) {
+        return None;
+    }
+    let slot = Arc::new(slot());
+    ch.push_send_waiter(Waiter {
+        token: token.clone(),
+        case: index,
+        slot: slot.clone(),
+    });
+    Some(slot)
 }
 
 /// `Select::send(&tx)`: chosen without a value, which `SelectedOperation::send` gives.
@@ -372,18 +382,8 @@ impl<T> Case for DeferredSendCase<'_, T> {
     }
 
     fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
-        let mut ch = self.chan.lock();
-        if ch.send_ready(Some(token)) {
-            return true;
-        }
-        let slot = Arc::new(SendSlot::deferred());
-        self.slot = Some(slot.clone());
-        ch.push_send_waiter(Waiter {
-            token: token.clone(),
-            case: index,
-            slot,
-        });
-        false
+        self.slot = queue_send(self.chan, token, index, SendSlot::deferred);
+        self.slot.is_none()
     }
 
     fn unregister(&mut self, token: &Arc<Token>) {
