@@ -49,6 +49,11 @@ mod imp {
         }
     }
 
+    /// Waits a moment for another thread's brief step (a rare path).
+    pub(crate) fn spin_wait() {
+        std::thread::yield_now();
+    }
+
     #[derive(Debug)]
     pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
@@ -77,6 +82,11 @@ mod imp {
     pub(crate) use loom::sync::Arc;
     #[allow(unused_imports)] // used by the models only
     pub(crate) use loom::thread;
+
+    /// Lets loom schedule the thread being waited for.
+    pub(crate) fn spin_wait() {
+        loom::thread::yield_now();
+    }
 
     #[derive(Debug, Default)]
     pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);

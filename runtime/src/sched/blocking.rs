@@ -9,8 +9,8 @@
 //! poll without a P, then takes any idle P or parks (m.rs, `reacquire_p`); a G it
 //! wakes meanwhile goes to the global queue.
 //!
-//! The slot's swap decides the race between the M and sysmon: exactly one gets the
-//! P (loom model in tests/loom_handoff.rs).
+//! The slot's handshake decides the race between the M and sysmon: exactly one gets
+//! the P (p.rs `PSlot`; loom models in tests/loom_handoff.rs).
 
 use super::context;
 use crate::loom::atomic::Ordering::Relaxed;

@@ -113,9 +113,9 @@ pub(crate) fn with_core<T>(
         }
         let slot = cx.slot.borrow();
         let Some(slot) = slot.as_ref() else { return };
-        if let Some(mut core) = slot.take() {
+        let borrowed = slot.borrow();
+        if let Some(mut core) = borrowed {
             f(&mut core, item.take().expect("item is taken once"));
-            slot.put(core);
         }
     });
     match item {

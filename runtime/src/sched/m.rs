@@ -16,6 +16,7 @@
 //!    spinning (idle.rs, case 2). The first M to park with timers pending becomes the
 //!    timer sleeper and parks only until the nearest one.
 
+use super::barrier::Barrier;
 use super::context;
 use super::p::{PCore, PSlot};
 use super::park::{MPark, Woke};
@@ -51,7 +52,7 @@ enum Parked {
 pub(crate) fn m_main(handle: Arc<Shared>, p: Box<PCore>, spinning: bool) {
     let _enter = context::enter(&handle);
     context::set_core(Some(p));
-    let slot = Arc::new(PSlot::new());
+    let slot = Arc::new(PSlot::new(Barrier::detect()));
     context::set_slot(Some(slot.clone()));
     gort_channels::coop::set_preempt_flag(Some(slot.preempt.clone()));
     let m = M {

@@ -15,6 +15,7 @@
 //! over the global queue, the idle Ps and the idle Ms), the counters that make wake-ups
 //! cheap (`npidle`, `nmspinning`), the owned-task list and the timers.
 
+pub(crate) mod barrier;
 pub(crate) mod blocking;
 pub(crate) mod context;
 mod global_queue;

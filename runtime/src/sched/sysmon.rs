@@ -121,7 +121,9 @@ fn round(h: &Arc<Shared>, watch: &mut [Watch], reported: &mut HashSet<u64>) -> b
             acted = true; // short rounds while anyone blocks
             if w.syscall == Some(tick) {
                 w.syscall = None;
-                if let Some(p) = slot.take() {
+                let still_blocked =
+                    || slot.in_syscall.load(Relaxed) && slot.syscall_tick.load(Relaxed) == tick;
+                if let Some(p) = slot.retake(still_blocked) {
                     h.retakes.fetch_add(1, Relaxed);
                     h.hand_off_p(p);
                 }
@@ -141,7 +143,9 @@ fn round(h: &Arc<Shared>, watch: &mut [Watch], reported: &mut HashSet<u64>) -> b
         if now.duration_since(w.poll.1) < LONG_POLL {
             continue;
         }
-        let Some(p) = slot.take() else { continue };
+        let Some(p) = slot.retake(|| r.poll_tick.load(Relaxed) == tick) else {
+            continue;
+        };
         acted = true;
         slot.preempt.store(true, Relaxed);
         h.preemptions.fetch_add(1, Relaxed);

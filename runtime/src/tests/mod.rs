@@ -9,6 +9,8 @@
 //! - `loom_join`: the task state machine (run, wake, abort, `JoinHandle`, shutdown).
 //! - `loom_handoff`: the P's slot during a poll: the M taking it back (or borrowing it
 //!   for a wake) against sysmon retaking it: exactly one owner, nothing lost.
+//! - `handoff_stress` (not loom): the same handshake on real threads, with the
+//!   `membarrier` fence and with full fences.
 //!
 //! Two rules keep loom 0.7 from silently exploring too little. Its DPOR remembers only
 //! the last access to each atomic, so a thread's own load hides another thread's
@@ -23,6 +25,8 @@
 //!
 //! `GORT_LOOM_STATS=1` prints the executions explored per model and order.
 
+#[cfg(not(loom))]
+mod handoff_stress;
 #[cfg(loom)]
 mod loom_handoff;
 #[cfg(loom)]
