@@ -24,7 +24,8 @@ pub struct Metrics {
     pub local_queue_lens: Vec<usize>,
     /// Successful steals since the runtime started.
     pub steals: u64,
-    /// Ps handed to another thread because their thread blocked (`gort::blocking`).
+    /// Ps sysmon handed to another thread: from a thread inside `gort::blocking`, or
+    /// from a poll that ran over 10 ms while Gs starved behind it.
     pub hand_offs: u64,
     /// Ps sysmon took back from threads inside `gort::blocking`.
     pub retakes: u64,

@@ -227,6 +227,13 @@ impl<T: Item> Steal<T> {
         self.0.len() == 0 && !self.0.has_runnext()
     }
 
+    /// How many Gs have ever left the ring from its head (by its owner or by
+    /// stealers), wrapping: two readings that differ mean the queue is moving.
+    pub(crate) fn consumed(&self) -> u32 {
+        // Relaxed: a progress hint for sysmon, compared across its rounds.
+        self.0.head.load(Relaxed)
+    }
+
     /// Queue length including `runnext`, for metrics.
     pub(crate) fn len(&self) -> usize {
         self.0.len() as usize + usize::from(self.0.has_runnext())

@@ -4,12 +4,19 @@
 //! 1. **Retake** a P whose M sits in `gort::blocking`: if its `syscall_tick` is the
 //!    same as at the previous round, the call has lasted a whole round; take the P out
 //!    of its slot and hand it to another M (`hand_off_p`), so its Gs keep running.
-//! 2. **Retake and preempt** from a G that has held its P for more than 10 ms in one
-//!    poll (a future that blocks without `gort::blocking`, or a long CPU loop): take
-//!    the P from the M's slot and hand it on, so the Gs queued behind it run at once;
-//!    set the M's preempt flag (its next channel operation or coop check yields). The
-//!    stuck M gives up the P for good when its poll returns (it finds its slot
-//!    empty). The G is reported once, through the `log` facade.
+//! 2. **Preempt, and retake if Gs starve**, from a G that has held its P for more
+//!    than 10 ms in one poll (a future that blocks without `gort::blocking`, or a
+//!    long CPU loop): set the M's preempt flag (its next channel operation or coop
+//!    check yields), and if Gs are starving behind it, take the P from the M's slot
+//!    and hand it on, so they run at once. Gs starve when the P's queue has held some
+//!    and none has left it for 10 ms (no other P is stealing them), or when the
+//!    global queue has held some and not shrunk for 10 ms while every P is in a long
+//!    poll. A
+//!    queue that other Ps are draining needs no new thread: retaking then would only
+//!    put one more thread than there are Ps on the CPUs, and leave the long poll's
+//!    own spawns and wakes to the global queue. The stuck M gives up the P for good
+//!    when its poll returns (it finds the P taken). The G is reported once, through
+//!    the `log` facade.
 //!
 //! Rejected: signal-based preemption (Go's async preemption). A Rust future cannot be
 //! suspended mid-poll; taking its P away is what can be done without unsafety.
@@ -54,6 +61,8 @@ struct Watch {
     syscall: Option<u32>,
     /// `poll_tick` and when it was first seen.
     poll: (u32, Instant),
+    /// The P's queue's `consumed` count, and when it last moved (or was empty).
+    consumed: (u32, Instant),
 }
 
 fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
@@ -65,9 +74,11 @@ fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
         .map(|_| Watch {
             syscall: None,
             poll: (0, now),
+            consumed: (0, now),
         })
         .collect();
     let mut reported: HashSet<u64> = HashSet::new();
+    let mut global = (0, now);
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
     loop {
@@ -88,7 +99,7 @@ fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
         if handle.is_shutdown() {
             return;
         }
-        let acted = round(&handle, &mut watch, &mut reported);
+        let acted = round(&handle, &mut watch, &mut global, &mut reported);
         if acted {
             delay = MIN_DELAY;
             idle_rounds = 0;
@@ -101,11 +112,38 @@ fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
     }
 }
 
-fn round(h: &Arc<Shared>, watch: &mut [Watch], reported: &mut HashSet<u64>) -> bool {
+fn round(
+    h: &Arc<Shared>,
+    watch: &mut [Watch],
+    global: &mut (usize, Instant),
+    reported: &mut HashSet<u64>,
+) -> bool {
     let now = Instant::now();
     let mut acted = false;
+    // Starving: Gs queued, and none taken for a time slice (module docs, 2).
+    let len = h.global_len.load(Relaxed);
+    if len == 0 || len < global.0 {
+        global.1 = now;
+    }
+    global.0 = len;
+    // The global queue is every P's: its Gs starve only if every P is stuck.
+    let long_polls = watch
+        .iter()
+        .zip(h.remotes.iter())
+        .filter(|(w, r)| {
+            r.current.load(Relaxed) != 0
+                && r.poll_tick.load(Relaxed) == w.poll.0
+                && now.duration_since(w.poll.1) >= LONG_POLL
+        })
+        .count();
+    let global_stuck = now.duration_since(global.1) >= LONG_POLL && long_polls == watch.len();
     for (i, w) in watch.iter_mut().enumerate() {
         let r = &h.remotes[i];
+        let consumed = r.steal.consumed();
+        if r.steal.is_empty() || consumed != w.consumed.0 {
+            w.consumed = (consumed, now);
+        }
+        let local_stuck = now.duration_since(w.consumed.1) >= LONG_POLL;
         let Some(slot) = r.holder.lock().clone() else {
             continue;
         };
@@ -143,13 +181,19 @@ fn round(h: &Arc<Shared>, watch: &mut [Watch], reported: &mut HashSet<u64>) -> b
         if now.duration_since(w.poll.1) < LONG_POLL {
             continue;
         }
-        let Some(p) = slot.retake(|| r.poll_tick.load(Relaxed) == tick) else {
-            continue;
-        };
-        acted = true;
-        slot.preempt.store(true, Relaxed);
-        h.preemptions.fetch_add(1, Relaxed);
-        h.hand_off_p(p);
+        if !slot.preempt.swap(true, Relaxed) {
+            h.preemptions.fetch_add(1, Relaxed);
+        }
+        // Only when Gs starve behind it (module docs, 2).
+        let handed = (local_stuck || global_stuck)
+            && match slot.retake(|| r.poll_tick.load(Relaxed) == tick) {
+                Some(p) => {
+                    h.hand_off_p(p);
+                    true
+                }
+                None => false,
+            };
+        acted |= handed;
         if reported.len() > 100_000 {
             reported.clear();
         }
@@ -159,9 +203,14 @@ fn round(h: &Arc<Shared>, watch: &mut [Watch], reported: &mut HashSet<u64>) -> b
                 Some(n) => format!("task '{n}' (id {current})"),
                 None => format!("task id {current}"),
             };
+            let what = if handed {
+                "its P was handed to another thread"
+            } else {
+                "other Ps are running the Gs queued behind it"
+            };
             log::warn!(
                 "gort: {who} has run for over {} ms in one poll without yielding (blocking \
-                 code outside gort::blocking?); its P was handed to another thread",
+                 code outside gort::blocking?); {what}",
                 now.duration_since(w.poll.1).as_millis()
             );
         }
