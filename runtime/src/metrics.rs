@@ -45,6 +45,7 @@ impl Metrics {
             let s = h.sched.lock();
             (s.threads, s.idle_ms.len(), s.global.len())
         };
+        let (spawned, alive_tasks) = h.alive_tasks();
         Metrics {
             procs: h.config.procs,
             idle_procs: h.idle.npidle.load(Relaxed),
@@ -57,8 +58,8 @@ impl Metrics {
             hand_offs: h.hand_offs.load(Relaxed),
             retakes: h.retakes.load(Relaxed),
             preemptions: h.preemptions.load(Relaxed),
-            spawned: h.owned.bound(),
-            alive_tasks: h.owned.len(),
+            spawned,
+            alive_tasks: alive_tasks as usize,
             timers: h.timers.len(),
         }
     }

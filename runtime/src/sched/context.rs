@@ -18,6 +18,10 @@ struct Context {
     slot: RefCell<Option<Arc<PSlot>>>,
     /// Index of the P whose G this M is polling.
     polling: Cell<Option<usize>>,
+    /// `with_core` is using the P borrowed from the slot: a nested call (a task
+    /// cancelled by a queue's overflow at shutdown, whose destructor wakes another)
+    /// must not borrow it a second time.
+    slot_borrowed: Cell<bool>,
     /// A G that woke itself during its poll (`yield_now`): queued by the M after the
     /// poll, when it holds its P again, instead of through the slot.
     yielded: Cell<Option<Notified>>,
@@ -30,6 +34,7 @@ thread_local! {
             core: RefCell::new(None),
             slot: RefCell::new(None),
             polling: Cell::new(None),
+            slot_borrowed: Cell::new(false),
             yielded: Cell::new(None),
         }
     };
@@ -108,14 +113,16 @@ pub(crate) fn with_core<T>(
             }
         }
         // Inside a poll the P waits in our slot, unless sysmon took it.
-        if cx.polling.get().is_none() {
+        if cx.polling.get().is_none() || cx.slot_borrowed.get() {
             return;
         }
         let slot = cx.slot.borrow();
         let Some(slot) = slot.as_ref() else { return };
         let borrowed = slot.borrow();
         if let Some(mut core) = borrowed {
+            cx.slot_borrowed.set(true);
             f(&mut core, item.take().expect("item is taken once"));
+            cx.slot_borrowed.set(false);
         }
     });
     match item {

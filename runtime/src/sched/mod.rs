@@ -88,6 +88,10 @@ pub(crate) struct Shared {
     /// Set once, under the sched lock, when the runtime is dropped.
     pub(crate) shutdown: AtomicBool,
     pub(crate) owned: OwnedTasks,
+    /// Gs spawned and finished on threads holding no P (the P's own counts are in
+    /// `Remote`); locked adds, but off the hot path.
+    pub(crate) spawned_elsewhere: AtomicU64,
+    pub(crate) finished_elsewhere: AtomicU64,
     pub(crate) timers: TimerDriver,
     /// Go's `stealOrder`: the numbers coprime to `procs`, for random victim order.
     pub(crate) coprimes: Box<[u32]>,
@@ -126,6 +130,8 @@ impl Shared {
             idle: idle::Idle::new(),
             shutdown: AtomicBool::new(false),
             owned: OwnedTasks::new(procs * 4),
+            spawned_elsewhere: AtomicU64::new(0),
+            finished_elsewhere: AtomicU64::new(0),
             timers: TimerDriver::new(),
             coprimes,
             steals: AtomicU64::new(0),
@@ -154,15 +160,41 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (task, notified, join) = task::new_task(future, self.clone(), name.clone());
+        let (notified, join) = task::new_task(future, self.clone(), name.clone());
         if let Some(name) = name {
-            // Before `bind`: once queued, the task may finish and remove its name.
-            self.names.lock().insert(task.id().as_u64(), name);
+            // Before it is queued: from then on it may finish and remove its name.
+            self.names.lock().insert(notified.id().as_u64(), name);
         }
-        if let Some(notified) = self.owned.bind(task, notified) {
-            self.schedule_task(notified, false);
+        let local = context::with_core(self, notified, |core, task| {
+            p::bump(&self.remotes[core.id].spawned);
+            core.runq
+                .push(task, true, |overflow| self.push_global_batch(overflow));
+        });
+        match local {
+            Ok(()) => self.wake_p_after_push(),
+            Err(task) => {
+                self.spawned_elsewhere.fetch_add(1, Relaxed);
+                self.inject(task);
+            }
         }
         join
+    }
+
+    /// Tasks spawned and not finished (a snapshot: the counters are read one by one).
+    pub(crate) fn alive_tasks(&self) -> (u64, u64) {
+        let finished = self.finished_elsewhere.load(Relaxed)
+            + self
+                .remotes
+                .iter()
+                .map(|r| r.finished.load(Relaxed))
+                .sum::<u64>();
+        let spawned = self.spawned_elsewhere.load(Relaxed)
+            + self
+                .remotes
+                .iter()
+                .map(|r| r.spawned.load(Relaxed))
+                .sum::<u64>();
+        (spawned, spawned.saturating_sub(finished))
     }
 
     /// Queues a runnable G: on this M's P when called from one of our Ms (runnext
@@ -240,9 +272,20 @@ impl Schedule for Arc<Shared> {
         }
     }
 
+    fn bind(&self, task: Task) -> Result<(), Task> {
+        self.owned.bind(task)
+    }
+
     fn release(&self, task: &Task) -> Option<Task> {
         if task.header().name.is_some() {
             self.names.lock().remove(&task.id().as_u64());
+        }
+        if context::with_core(self, (), |core, ()| {
+            p::bump(&self.remotes[core.id].finished)
+        })
+        .is_err()
+        {
+            self.finished_elsewhere.fetch_add(1, Relaxed);
         }
         self.owned.remove(task)
     }

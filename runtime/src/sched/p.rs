@@ -39,6 +39,16 @@ pub(crate) struct Remote {
     /// The slot of the M that last took this P, where the P waits while that M polls
     /// a G: sysmon looks there to retake it.
     pub(crate) holder: Mutex<Option<Arc<PSlot>>>,
+    /// Gs spawned, and Gs finished, by this P's holders (for metrics; `bump`).
+    pub(crate) spawned: AtomicU64,
+    pub(crate) finished: AtomicU64,
+}
+
+/// Adds one to a counter that only the holder of one P writes: a load and a store,
+/// not a locked add. Relaxed: a statistic, read as a snapshot; a P changing hands is
+/// ordered by the hand-off itself.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
 }
 
 /// An M's parking place for its P while it polls a G. The M publishes its P here
@@ -253,6 +263,8 @@ pub(crate) fn new(id: usize) -> (Box<PCore>, Remote) {
             current: AtomicU64::new(0),
             poll_tick: AtomicU32::new(0),
             holder: Mutex::new(None),
+            spawned: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
         },
     )
 }

@@ -74,14 +74,25 @@ where
             return;
         }
 
+        // First `Pending`: from here on the G may be reachable only through its
+        // wakers, so it joins the owned list (mod.rs). Still RUNNING: nobody else can
+        // complete it before it is there.
+        if !self.header().is_bound() {
+            if let Err(refused) = self.cell().scheduler.bind(Task::clone_raw(self.raw())) {
+                // The runtime is shutting down: nobody would ever find this G.
+                drop(refused);
+                self.cancel_and_complete();
+                self.raw().drop_reference();
+                return;
+            }
+        }
+
         match self.header().state.transition_to_idle() {
             TransitionToIdle::Ok => self.raw().drop_reference(),
             TransitionToIdle::OkNotified => {
                 // Woken while it ran (e.g. `yield_now`): back of the queue, not runnext,
                 // or it would run again at once. Our reference goes with it.
-                self.cell()
-                    .scheduler
-                    .yield_now(Notified(Task::from_raw(self.raw())));
+                self.cell().scheduler.yield_now(Notified(self.raw()));
             }
             TransitionToIdle::Cancelled => {
                 self.cancel_and_complete();
@@ -165,9 +176,7 @@ where
     }
 
     pub(super) fn schedule(self) {
-        self.cell()
-            .scheduler
-            .schedule(Notified(Task::from_raw(self.raw())));
+        self.cell().scheduler.schedule(Notified(self.raw()));
     }
 
     /// # Safety

@@ -3,7 +3,15 @@
 //! - `RawTask` (raw.rs): the untyped pointer; `State` (state.rs): the state word.
 //! - `Task`: one counted reference, as the owned list holds it.
 //! - `Notified`: the reference that stands for "this G is runnable"; run queues hold
-//!   these, and running one consumes it.
+//!   these, and running one consumes it. Dropping one instead cancels the task: a G
+//!   whose only way to run is thrown away (a queue dropped at shutdown, a spawn into
+//!   a runtime that is closing) must not keep its future, or its `JoinHandle`
+//!   waiting, forever.
+//!
+//! A G joins the owned list only when its first poll returns `Pending` (`bind`):
+//! until then it is always in a run queue or being polled, and shutdown finds it
+//! there. Most Gs never wait (a leaf of a fan-out, a short job) and so never take the
+//! list's lock.
 //! - `JoinHandle` (join.rs): the user's reference, which reads the output.
 //!
 //! The scheduler is reached through `Schedule`, so that loom models can drive tasks
@@ -35,7 +43,13 @@ pub(crate) trait Schedule: Send + Sync + 'static {
     fn schedule(&self, task: Notified);
     /// A G woke itself while running: queue it behind the others.
     fn yield_now(&self, task: Notified);
-    /// A G finished: remove it from the owned list, returning the list's reference.
+    /// A G returned `Pending` for the first time: from now on it may be reachable
+    /// only through its wakers, so the scheduler keeps this reference to find it at
+    /// shutdown. `Err` gives it back when the scheduler is closing: the caller then
+    /// cancels the task.
+    fn bind(&self, task: Task) -> Result<(), Task>;
+    /// A G finished: remove it from the owned list (if `bind` put it there),
+    /// returning the list's reference.
     fn release(&self, task: &Task) -> Option<Task>;
     /// A G panicked (the payload is about to go to its `JoinHandle`).
     fn task_panicked(&self, _header: &Header, _payload: &(dyn Any + Send)) {}
@@ -47,7 +61,7 @@ pub(crate) struct Task {
 }
 
 /// The reference that makes a task runnable; see `state.rs`, invariant 1.
-pub(crate) struct Notified(Task);
+pub(crate) struct Notified(RawTask);
 
 impl Task {
     fn from_raw(raw: RawTask) -> Task {
@@ -73,19 +87,18 @@ impl Task {
         raw.shutdown();
     }
 
+    /// A new counted reference to the task behind `raw`.
+    pub(crate) fn clone_raw(raw: RawTask) -> Task {
+        raw.header().state.ref_inc();
+        Task { raw }
+    }
+
     /// Turns a reference that an owner took out with `into_raw` back into a `Task`.
     ///
     /// # Safety
     /// `raw` must carry one reference that nobody else will release.
     pub(crate) unsafe fn from_owned_raw(raw: RawTask) -> Task {
         Task { raw }
-    }
-
-    /// Gives up ownership of the reference without releasing it.
-    pub(crate) fn into_raw(self) -> RawTask {
-        let raw = self.raw;
-        std::mem::forget(self);
-        raw
     }
 }
 
@@ -98,22 +111,31 @@ impl Drop for Task {
 impl Notified {
     /// Polls the task once, consuming this reference.
     pub(crate) fn run(self) {
-        let raw = self.0.into_raw();
-        raw.poll();
+        self.into_raw().poll();
     }
 
     pub(crate) fn id(&self) -> Id {
-        self.0.id()
+        self.0.header().id
     }
 
     pub(crate) fn into_raw(self) -> RawTask {
-        self.0.into_raw()
+        let raw = self.0;
+        std::mem::forget(self);
+        raw
     }
 
     /// # Safety
     /// `raw` must carry a `Notified` reference, as produced by `into_raw`.
     pub(crate) unsafe fn from_raw(raw: RawTask) -> Notified {
-        Notified(Task { raw })
+        Notified(raw)
+    }
+}
+
+impl Drop for Notified {
+    /// Nobody will run this G (module docs): cancel it unless it is running or done,
+    /// and give up this reference.
+    fn drop(&mut self) {
+        self.0.shutdown();
     }
 }
 
@@ -123,20 +145,19 @@ impl std::fmt::Debug for Notified {
     }
 }
 
-/// Makes a task: returns the owned list's reference, the first `Notified` and the
-/// `JoinHandle`.
+/// Makes a task: returns its first `Notified` and its `JoinHandle`.
 pub(crate) fn new_task<F, S>(
     future: F,
     scheduler: S,
     name: Option<Arc<str>>,
-) -> (Task, Notified, JoinHandle<F::Output>)
+) -> (Notified, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
     let raw = RawTask::new(future, scheduler, Id::next(), name);
-    (Task { raw }, Notified(Task { raw }), JoinHandle::new(raw))
+    (Notified(raw), JoinHandle::new(raw))
 }
 
 /// The polled G's id and a pointer to its name (valid during the poll).

@@ -1,23 +1,26 @@
-//! Every live G of a runtime, so that shutdown can find the ones nobody will wake.
+//! Every G that has waited, so that shutdown can find the ones nobody will wake.
 //!
 //! A parked G is referenced only by wakers held in user structures; without this list
-//! dropping the runtime could not drop its future. Tasks sit in slabs sharded by id
-//! (one short lock on spawn, one on completion), and each holds one reference here.
+//! dropping the runtime could not drop its future. A G joins when its first poll
+//! returns `Pending` (task/mod.rs): before that it is always in a run queue or being
+//! polled, where shutdown finds it, so the many Gs that never wait never lock here.
+//! Tasks sit in slabs sharded by id (one short lock on the first wait, one on
+//! completion), and each holds one reference here.
 //!
 //! Invariants:
 //! 1. `closed` is checked under the shard lock in `bind`, and set before `close`
 //!    takes any shard lock, so a task is either bound before its shard is drained (and
-//!    found) or refused (and shut down by `bind` itself).
-//! 2. A task's `owned_key` is written and read only under its shard's lock.
+//!    found) or refused (and cancelled by its runner).
+//! 2. A task's `owned_key` is written only under its shard's lock (raw.rs says who
+//!    reads it).
 
-use super::{Notified, Task};
+use super::raw::UNBOUND;
+use super::Task;
 use crate::loom::atomic::{AtomicBool, Ordering::Relaxed};
 use crate::loom::Mutex;
 use slab::Slab;
 
 pub(crate) struct OwnedTasks {
-    /// Each shard: its tasks, and how many were ever bound there (a plain count under
-    /// the lock already taken, rather than one more contended atomic per spawn).
     shards: Box<[Mutex<Shard>]>,
     mask: usize,
     closed: AtomicBool,
@@ -37,25 +40,26 @@ impl OwnedTasks {
         &self.shards[task.id().as_u64() as usize & self.mask]
     }
 
-    /// Adds a new task. `None` if the list is closed: the task has then been
-    /// cancelled, and its JoinHandle will report that.
-    pub(crate) fn bind(&self, task: Task, notified: Notified) -> Option<Notified> {
+    /// Adds a task that is about to wait; its runner calls this. `Err` gives the
+    /// reference back if the list is closed (the runtime is shutting down).
+    pub(crate) fn bind(&self, task: Task) -> Result<(), Task> {
         let mut shard = self.shard(&task).lock();
         // Relaxed: ordered by the shard lock (invariant 1).
         if self.closed.load(Relaxed) {
-            drop(shard);
-            drop(notified);
-            task.shutdown();
-            return None;
+            return Err(task);
         }
-        shard.bound += 1;
         let key = shard.tasks.insert(task.raw());
         task.header().owned_key.store(key, Relaxed);
         std::mem::forget(task); // the slab now holds this reference
-        Some(notified)
+        Ok(())
     }
 
+    /// Takes a finished task out, returning the list's reference (`None` if it never
+    /// joined, or shutdown took it out already).
     pub(crate) fn remove(&self, task: &Task) -> Option<Task> {
+        if task.header().owned_key.load(Relaxed) == UNBOUND {
+            return None; // never waited: never bound (raw.rs, `owned_key`)
+        }
         let mut shard = self.shard(task).lock();
         let key = task.header().owned_key.load(Relaxed);
         match shard.tasks.get(key) {
@@ -93,18 +97,14 @@ impl OwnedTasks {
         }
     }
 
+    /// Tasks in the list: those that have waited and not finished.
+    #[cfg(all(loom, test))]
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.lock().tasks.len()).sum()
-    }
-
-    /// Tasks ever bound (spawned and accepted).
-    pub(crate) fn bound(&self) -> u64 {
-        self.shards.iter().map(|s| s.lock().bound).sum()
     }
 }
 
 #[derive(Default)]
 struct Shard {
     tasks: Slab<super::RawTask>,
-    bound: u64,
 }

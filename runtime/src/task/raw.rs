@@ -21,9 +21,23 @@ pub(crate) struct Header {
     pub(super) vtable: &'static Vtable,
     pub(crate) id: Id,
     pub(crate) name: Option<Arc<str>>,
-    /// The slab key in the owned list; written and read only under that shard's lock.
+    /// The slab key in the owned list, `UNBOUND` until the G first waits. Written by
+    /// `OwnedTasks::bind`, under the shard's lock, by the holder of `RUNNING`; read
+    /// by later holders of `RUNNING` (the state word's AcqRel transitions order them)
+    /// and under the shard's lock.
     pub(crate) owned_key: AtomicUsize,
     pub(super) join_waker: AtomicWaker,
+}
+
+/// `owned_key` of a G that is not in the owned list.
+pub(crate) const UNBOUND: usize = usize::MAX;
+
+impl Header {
+    /// Whether the G is in the owned list. Only for the holder of `RUNNING`.
+    pub(crate) fn is_bound(&self) -> bool {
+        // Relaxed: see `owned_key`.
+        self.owned_key.load(crate::loom::atomic::Ordering::Relaxed) != UNBOUND
+    }
 }
 
 pub(super) struct Vtable {
@@ -92,7 +106,7 @@ impl RawTask {
                 vtable: vtable::<F, S>(),
                 id,
                 name,
-                owned_key: AtomicUsize::new(usize::MAX),
+                owned_key: AtomicUsize::new(UNBOUND),
                 join_waker: AtomicWaker::new(),
             },
             scheduler,

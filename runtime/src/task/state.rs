@@ -75,7 +75,8 @@ impl State {
     /// A new task: notified (it is about to be queued), with three references: the
     /// owned list's, the first `Notified`'s and the `JoinHandle`'s.
     pub(crate) fn new() -> State {
-        State(AtomicUsize::new(NOTIFIED | JOIN_INTEREST | (3 * REF_ONE)))
+        // Two references: the first `Notified` and the `JoinHandle`.
+        State(AtomicUsize::new(NOTIFIED | JOIN_INTEREST | (2 * REF_ONE)))
     }
 
     pub(crate) fn load(&self) -> Snapshot {

@@ -54,6 +54,10 @@ impl Schedule for Bound {
         self.schedule(task);
     }
 
+    fn bind(&self, task: Task) -> Result<(), Task> {
+        self.toy.0.owned.bind(task)
+    }
+
     fn release(&self, task: &Task) -> Option<Task> {
         // SAFETY: loom checks this access against the one in `drop`.
         self.witness.with_mut(|w| unsafe { *w += 1 });
@@ -91,9 +95,7 @@ impl Toy {
             toy: self.clone(),
             witness: UnsafeCell::new(0),
         };
-        let (task, notified, join) = task::new_task(future, bound, None);
-        let notified = self.0.owned.bind(task, notified).expect("list is open");
-        (notified, join)
+        task::new_task(future, bound, None)
     }
 
     fn pop(&self) -> Option<Notified> {
@@ -508,6 +510,99 @@ fn loom_join_shutdown_vs_wake() {
         match poll_once(&mut join) {
             Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e:?}"),
             _ => panic!("shutdown must cancel the task"),
+        }
+        drop(join);
+        toy.finish();
+    });
+}
+
+/// Proves: a G that was spawned but never run, whose `Notified` is thrown away (a run
+/// queue dropped at shutdown, a spawn refused by a closing runtime) while its
+/// `JoinHandle` is awaited or dropped on another thread, is cancelled: the future is
+/// dropped exactly once, a live handle reports cancellation, and the cell is freed
+/// exactly once. Such a G never joined the owned list (it never waited).
+#[test]
+fn loom_join_unrun_task_dropped_vs_join() {
+    for drop_handle in [false, true] {
+        super::in_orders(2, move |order| {
+            let toy = Toy::new();
+            let fut_drops = Counter::new();
+            let in_fut = fut_drops.track();
+            let (notified, mut join) = toy.spawn(async move {
+                let _in_fut = in_fut;
+            });
+            let dropper = move || {
+                drop(notified);
+                None
+            };
+            let joiner = move || {
+                if drop_handle {
+                    drop(join);
+                    return None;
+                }
+                // Either side may go first: the handle is ready now, or later.
+                match poll_once(&mut join) {
+                    Poll::Ready(res) => Some((None, Some(res))),
+                    Poll::Pending => Some((Some(join), None)),
+                }
+            };
+            let mut out = super::Threads::new().with(dropper).with(joiner).run(order);
+            if let Some((join, early)) = out.pop().flatten() {
+                let res = match (join, early) {
+                    (_, Some(res)) => res,
+                    (Some(mut join), None) => match poll_once(&mut join) {
+                        Poll::Ready(res) => res,
+                        Poll::Pending => panic!("a dropped Notified left its JoinHandle waiting"),
+                    },
+                    (None, None) => unreachable!("the joiner returns one or the other"),
+                };
+                match res {
+                    Err(e) => assert!(e.is_cancelled(), "{e:?}"),
+                    Ok(()) => panic!("nothing ran the task, yet it reported success"),
+                }
+            }
+            assert_eq!(fut_drops.get(), 1, "future dropped once");
+            toy.finish();
+        });
+    }
+}
+
+/// Proves: a G whose first poll returns `Pending` after the owned list has closed
+/// (shutdown raced ahead of its first wait) is cancelled by its runner instead of
+/// joining a list nobody will drain: its future is dropped once, and its
+/// `JoinHandle` reports cancellation even though a waker of it is still held.
+#[test]
+fn loom_join_first_wait_after_close() {
+    super::in_orders(2, |order| {
+        let toy = Toy::new();
+        let slot = Arc::new(Mutex::new(None::<Waker>));
+        let fut_drops = Counter::new();
+        let (fut_slot, in_fut) = (slot.clone(), fut_drops.track());
+        let (notified, mut join) = toy.spawn(async move {
+            let _in_fut = in_fut;
+            PendingOnce {
+                slot: fut_slot,
+                polled: false,
+            }
+            .await;
+        });
+        let closer = {
+            let toy = toy.clone();
+            move || toy.0.owned.close_and_shutdown_all()
+        };
+        super::Threads::new()
+            .with(closer)
+            .with(move || notified.run())
+            .run(order);
+        // The waker outlives the task; waking it now finds the task complete.
+        if let Some(w) = slot.lock().take() {
+            w.wake();
+        }
+        toy.run_all();
+        assert_eq!(fut_drops.get(), 1, "future dropped once");
+        match poll_once(&mut join) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "{e:?}"),
+            _ => panic!("a task that waited after close must be cancelled"),
         }
         drop(join);
         toy.finish();

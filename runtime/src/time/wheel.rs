@@ -80,6 +80,7 @@ impl Wheel {
     }
 
     #[cfg(test)]
+    #[cfg_attr(loom, allow(dead_code))] // used by the timer driver's tests
     pub(crate) fn elapsed(&self) -> u64 {
         self.elapsed
     }
@@ -117,6 +118,7 @@ impl Wheel {
     }
 
     #[cfg(test)]
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn contains(&self, key: Key) -> bool {
         self.get(key).is_some()
     }
