@@ -3,10 +3,10 @@
 //! undo the outcome. `select.rs` drives them through `dyn Case`, whatever their `T`.
 
 use crate::chan::{Chan, Reservation, Waiter};
+use crate::loom::Arc;
 use crate::slot::{RecvOutcome, RecvSlot, SendOutcome, SendSlot};
 use crate::token::Token;
 use crate::{Receiver, SendError, Sender, TrySendError};
-use std::sync::Arc;
 
 /// What a claimed case found when it went to collect its outcome.
 #[doc(hidden)]

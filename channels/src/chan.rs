@@ -17,13 +17,12 @@
 //! guarantees easy to state and check; the lock is held for a handful of instructions,
 //! and a blocked operation costs a park whatever the channel does.
 
+use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::slot::{RecvSlot, SendSlot};
 use crate::token::Token;
 use crate::TrySendError;
-use parking_lot::{Mutex, MutexGuard};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
-use std::sync::Arc;
 
 pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,

@@ -50,10 +50,14 @@ macro_rules! forward_case {
         fn version(&self) -> u64 {
             self.case.version()
         }
-        fn register(&mut self, token: &std::sync::Arc<crate::token::Token>, index: usize) -> bool {
+        fn register(
+            &mut self,
+            token: &crate::loom::Arc<crate::token::Token>,
+            index: usize,
+        ) -> bool {
             self.case.register(token, index)
         }
-        fn unregister(&mut self, token: &std::sync::Arc<crate::token::Token>) {
+        fn unregister(&mut self, token: &crate::loom::Arc<crate::token::Token>) {
             self.case.unregister(token)
         }
         fn withdraw(&mut self) {

@@ -3,13 +3,13 @@
 
 use crate::case::{Case, RecvCase, RecvParts, SendCase};
 use crate::chan::Chan;
+use crate::loom::atomic::Ordering::*;
+use crate::loom::Arc;
 use crate::select::Engine;
 use crate::{coop, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering::*;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 

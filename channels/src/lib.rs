@@ -13,7 +13,8 @@
 //! Layout: `chan.rs` the channel and its lock-held protocol, `slot.rs` where a blocked
 //! value waits, `token.rs` the selection token, `case.rs` the cases, `select.rs` the
 //! engine all waits go through, `handles.rs` the ends and their operations,
-//! `select_macro.rs` and `dynamic.rs` the two selects, `err.rs` the errors.
+//! `select_macro.rs` and `dynamic.rs` the two selects, `err.rs` the errors; `loom.rs`
+//! the door to atomics, locks and parking that the loom models (`tests/`) swap.
 
 #![warn(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
@@ -24,10 +25,14 @@ pub mod coop;
 mod dynamic;
 mod err;
 mod handles;
+mod loom;
 mod select;
 mod select_macro;
 mod slot;
 mod token;
+
+#[cfg(all(test, loom))]
+mod tests;
 
 pub use dynamic::{Select, SelectedOperation};
 pub use err::{

@@ -18,9 +18,9 @@
 //! race, the received value goes back to its channel (`Case::abandon`).
 
 use crate::case::{Case, Collected};
+use crate::loom::{thread, Arc};
 use crate::token::{Signal, Token};
 use std::cell::Cell;
-use std::sync::Arc;
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
@@ -45,13 +45,25 @@ enum Step {
     Wait(Option<Arc<Token>>),
 }
 
-thread_local! {
-    static RNG: Cell<u64> = Cell::new({
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        (t ^ (&t as *const u64 as u64)) | 1
-    });
+crate::loom::thread_local! {
+    static RNG: Cell<u64> = Cell::new(rng_seed());
+}
+
+#[cfg(not(loom))]
+fn rng_seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    (t ^ (&t as *const u64 as u64)) | 1
+}
+
+/// Loom replays an execution to branch from it, so every choice that is not an
+/// interleaving must repeat: a fixed seed (loom's thread-locals start afresh in every
+/// execution). The models are symmetric in their cases and run in every start order
+/// of their threads, so one order of the cases loses nothing.
+#[cfg(loom)]
+fn rng_seed() -> u64 {
+    0x9E37_79B9_7F4A_7C15
 }
 
 /// A value in `0..n`, for shuffling.
@@ -262,29 +274,43 @@ impl Engine {
     }
 
     /// Polls from a task: `Ready(Some(i))` case i, `Ready(None)` default.
+    ///
+    /// A counterpart that claims or nudges the token notifies whatever waker it finds
+    /// there, after its hand-off. So when this poll's waker replaces another, a
+    /// counterpart may already have woken the old one: the step runs once more, now
+    /// that any later notify reaches this waker, and sees what it did. Otherwise
+    /// `Pending` needs no wake of its own, even for a case claimed whose value is not
+    /// there yet (a hand-off in progress, or a deferred send's value still to come):
+    /// the claimer's notify follows the value. A self-wake there would make the task
+    /// spin until the claimer got round to it, for as long as a `SelectedOperation`
+    /// holds its choice before sending; loom found that spin (`tests/loom_*.rs`).
     pub(crate) fn poll<C: Case + ?Sized>(
         &mut self,
         cases: &mut [&mut C],
         waker: &Waker,
     ) -> Poll<Option<usize>> {
-        match self.step(cases, &|| Signal::Task(waker.clone())) {
-            Step::Ready(r) => {
-                self.state = State::Done;
-                Poll::Ready(r)
-            }
-            Step::Wait(Some(token)) => {
-                self.waited = true;
-                token.set_waker(waker);
-                // A claim that came before the new waker was stored woke the old one:
-                // look once more.
-                if token.selected().is_some() || token.take_nudge_peek() {
-                    waker.wake_by_ref();
+        let mut looked_again = false;
+        loop {
+            match self.step(cases, &|| Signal::Task(waker.clone())) {
+                Step::Ready(r) => {
+                    self.state = State::Done;
+                    return Poll::Ready(r);
                 }
-                Poll::Pending
-            }
-            Step::Wait(None) => {
-                self.waited = true;
-                Poll::Pending
+                Step::Wait(Some(token)) => {
+                    self.waited = true;
+                    // Once is enough: the second step ran with a clone of `waker`
+                    // stored already (a waker whose clones fail `will_wake` would
+                    // otherwise keep this loop going).
+                    if token.set_waker(waker) && !looked_again {
+                        looked_again = true;
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+                Step::Wait(None) => {
+                    self.waited = true;
+                    return Poll::Pending;
+                }
             }
         }
     }
@@ -295,7 +321,7 @@ impl Engine {
         cases: &mut [&mut C],
         deadline: Option<Instant>,
     ) -> Result<Option<usize>, ()> {
-        let signal = || Signal::Thread(std::thread::current());
+        let signal = || Signal::Thread(thread::current());
         loop {
             match self.step(cases, &signal) {
                 Step::Ready(r) => {
@@ -303,7 +329,7 @@ impl Engine {
                     return Ok(r);
                 }
                 Step::Wait(token) => match deadline {
-                    None => std::thread::park(),
+                    None => thread::park(),
                     Some(d) => {
                         let now = Instant::now();
                         if now >= d {
@@ -312,7 +338,7 @@ impl Engine {
                             }
                             continue;
                         }
-                        std::thread::park_timeout(d - now);
+                        thread::park_timeout(d - now);
                     }
                 },
             }

@@ -4,7 +4,7 @@
 //! A slot is shared (`Arc`) between the blocked operation and its entry in the
 //! channel's queue, so either side may finish with it after the other has gone.
 
-use parking_lot::Mutex;
+use crate::loom::Mutex;
 
 pub(crate) struct RecvSlot<T>(Mutex<RecvState<T>>);
 

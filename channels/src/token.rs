@@ -11,10 +11,10 @@
 //! `nudge` wakes the owner *without* claiming: "something changed, look again" (used
 //! for deferred sends, whose value is not given until the case is chosen).
 
-use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use crate::loom::thread::Thread;
+use crate::loom::Mutex;
 use std::task::Waker;
-use std::thread::Thread;
 
 const WAITING: usize = 0;
 const ABORTED: usize = usize::MAX;
@@ -79,11 +79,16 @@ impl Token {
         }
     }
 
-    pub(crate) fn set_waker(&self, waker: &Waker) {
+    /// Stores `waker` for the next notify. True when it replaced a different one
+    /// (which a notify before this call may have woken instead).
+    pub(crate) fn set_waker(&self, waker: &Waker) -> bool {
         let mut s = self.signal.lock();
         match &*s {
-            Signal::Task(w) if w.will_wake(waker) => {}
-            _ => *s = Signal::Task(waker.clone()),
+            Signal::Task(w) if w.will_wake(waker) => false,
+            _ => {
+                *s = Signal::Task(waker.clone());
+                true
+            }
         }
     }
 
@@ -97,17 +102,17 @@ impl Token {
 
     /// Asks the owner to look again, without claiming.
     pub(crate) fn nudge(&self) {
-        // Release: pairs with the Acquire swap in `take_nudge`.
-        self.nudged.store(true, Release);
+        // Release: pairs with the Acquire swap in `take_nudge`. A swap, not a store,
+        // though its result is unused: loom 0.7 lets a plain store slip between the
+        // read and the write of the owner's earlier `take_nudge` swap, so that the
+        // owner's next swap misses it and the model reports a deadlock the hardware
+        // cannot produce (tokio-rs/loom#254). Deferred sends only: a rare path.
+        let _ = self.nudged.swap(true, Release);
         self.notify();
     }
 
     pub(crate) fn take_nudge(&self) -> bool {
         // Acquire: pairs with the Release in `nudge`.
         self.nudged.swap(false, Acquire)
-    }
-
-    pub(crate) fn take_nudge_peek(&self) -> bool {
-        self.nudged.load(Acquire)
     }
 }

@@ -1,0 +1,79 @@
+//! The one door through which the channels reach atomics, `Arc`, locks, thread parking
+//! and the select's per-thread random state.
+//!
+//! Under `cfg(loom)` every type here is loom's model type, so the models in
+//! `tests/loom_*.rs` explore every interleaving of the real channel code; otherwise
+//! they are the std / parking_lot types themselves (re-exports, or a newtype whose
+//! only method is an `#[inline]` forward), so the ordinary build is unchanged.
+//!
+//! Left outside on purpose: `coop.rs`'s budget and preemption flag. They are per
+//! thread, read-only for the channels, and part of the public API a scheduler calls
+//! with std types; no model depends on them (the budget is unset in a model thread).
+
+#[cfg(not(loom))]
+mod imp {
+    pub(crate) use std::sync::atomic;
+    pub(crate) use std::sync::Arc;
+    pub(crate) use std::thread_local;
+
+    /// parking_lot's lock: one word, and no poisoning, so a panic elsewhere (a
+    /// waker's, a value's destructor) never makes a channel unusable.
+    pub(crate) struct Mutex<T>(parking_lot::Mutex<T>);
+
+    pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        #[inline]
+        pub(crate) const fn new(value: T) -> Self {
+            Mutex(parking_lot::const_mutex(value))
+        }
+
+        #[inline]
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock()
+        }
+    }
+
+    pub(crate) mod thread {
+        pub(crate) use std::thread::{current, park, park_timeout, Thread};
+    }
+}
+
+#[cfg(loom)]
+mod imp {
+    pub(crate) use loom::sync::atomic;
+    pub(crate) use loom::sync::Arc;
+    pub(crate) use loom::thread_local;
+
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            // Poisoning only follows a panic, and a panic in a model fails the model.
+            self.0
+                .lock()
+                .expect("a model thread panicked under a channel lock")
+        }
+    }
+
+    pub(crate) mod thread {
+        #[allow(unused_imports)] // spawn: used by the models only
+        pub(crate) use loom::thread::{current, park, spawn, Thread};
+
+        /// Loom has no clock: a timed park is modelled as an untimed one, which a
+        /// spurious-wake-tolerant caller cannot tell from a long timeout. So a model
+        /// must not use the `*_timeout` operations: with no counterpart they would
+        /// report a deadlock instead of timing out.
+        pub(crate) fn park_timeout(_dur: std::time::Duration) {
+            park();
+        }
+    }
+}
+
+pub(crate) use imp::*;
