@@ -68,11 +68,11 @@ where
             }
         }
 
-        if self.poll_future() {
+        let Some(yielded) = self.poll_future() else {
             self.complete();
             self.raw().drop_reference();
             return;
-        }
+        };
 
         // First `Pending`: from here on the G may be reachable only through its
         // wakers, so it joins the owned list (mod.rs). Still RUNNING: nobody else can
@@ -87,7 +87,7 @@ where
             }
         }
 
-        match self.header().state.transition_to_idle() {
+        match self.header().state.transition_to_idle(yielded) {
             TransitionToIdle::Ok => self.raw().drop_reference(),
             TransitionToIdle::OkNotified => {
                 // Woken while it ran (e.g. `yield_now`): back of the queue, not runnext,
@@ -101,8 +101,9 @@ where
         }
     }
 
-    /// Polls the future once; true when it finished (output or panic stored).
-    fn poll_future(&self) -> bool {
+    /// Polls the future once: `None` when it finished (output or panic stored), else
+    /// whether it asked to yield (`task::request_yield`).
+    fn poll_future(&self) -> Option<bool> {
         let header = self.header();
         // SAFETY: the waker is built on this task's own reference-counted pointer and
         // is never dropped (ManuallyDrop), so it takes no reference of its own.
@@ -122,8 +123,9 @@ where
                 _ => unreachable!("a task was polled after it finished"),
             })
         }));
+        let yielded = super::CurrentTask::take_yield_request();
         let output = match res {
-            Ok(Poll::Pending) => return false,
+            Ok(Poll::Pending) => return Some(yielded),
             Ok(Poll::Ready(out)) => Ok(out),
             Err(payload) => {
                 self.cell().scheduler.task_panicked(header, &*payload);
@@ -131,7 +133,7 @@ where
             }
         };
         self.drop_future_then_store(output);
-        true
+        None
     }
 
     /// Replaces the future by the output. A panic from the future's destructor

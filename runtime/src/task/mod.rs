@@ -35,6 +35,7 @@ use raw::{Header, RawTask};
 use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 /// What a task needs from whoever runs it.
@@ -160,40 +161,78 @@ where
     (Notified(raw), JoinHandle::new(raw))
 }
 
-/// The polled G's id and a pointer to its name (valid during the poll).
-type CurrentSlot = Option<(Id, *const Option<Arc<str>>)>;
-
-thread_local! {
-    static CURRENT: Cell<CurrentSlot> = const { Cell::new(None) };
+/// The G being polled on this thread (its header, valid during the poll), and
+/// whether it asked to yield during this poll (`request_yield`).
+struct Current {
+    task: Cell<Option<NonNull<Header>>>,
+    yield_requested: Cell<bool>,
 }
 
-/// Marks the G being polled on this thread, for panic reports and schedtrace.
+thread_local! {
+    static CURRENT: Current = const {
+        Current {
+            task: Cell::new(None),
+            yield_requested: Cell::new(false),
+        }
+    };
+}
+
+/// Marks the G being polled on this thread, for panic reports, schedtrace and
+/// `request_yield`.
 pub(crate) struct CurrentTask {
-    prev: CurrentSlot,
+    prev: Option<NonNull<Header>>,
 }
 
 impl CurrentTask {
     pub(crate) fn enter(header: &Header) -> CurrentTask {
-        let prev = CURRENT.with(|c| c.replace(Some((header.id, &header.name as *const _))));
+        let prev = CURRENT.with(|c| c.task.replace(Some(NonNull::from(header))));
         CurrentTask { prev }
     }
 
     /// The id and name of the G this thread is polling, if any.
     pub(crate) fn get() -> Option<(Id, Option<Arc<str>>)> {
         CURRENT.with(|c| {
-            c.get().map(|(id, name)| {
+            c.task.get().map(|h| {
                 // SAFETY: the pointer is set only while `CurrentTask` guards a poll of
-                // that task, whose header outlives the poll.
-                (id, unsafe { (*name).clone() })
+                // that task, whose caller holds a reference.
+                let h = unsafe { h.as_ref() };
+                (h.id, h.name.clone())
             })
         })
+    }
+
+    /// Whether the G asked to yield during the poll that just ended; clears it.
+    pub(crate) fn take_yield_request() -> bool {
+        CURRENT.with(|c| c.yield_requested.replace(false))
     }
 }
 
 impl Drop for CurrentTask {
     fn drop(&mut self) {
-        CURRENT.with(|c| c.set(self.prev));
+        CURRENT.with(|c| c.task.set(self.prev));
     }
+}
+
+/// `yield_now`'s fast path: if `waker` is the waker of the G this thread is polling
+/// (and not, say, that of an executor nested inside it), notes that the G wants to
+/// run again after the others, and returns true. Its runner then requeues it as it
+/// leaves the poll, in the same state-word CAS that ends the poll, instead of a wake
+/// CAS now and that one later.
+pub(crate) fn request_yield(waker: &std::task::Waker) -> bool {
+    CURRENT
+        .try_with(|c| {
+            let Some(h) = c.task.get() else { return false };
+            // SAFETY: as in `get`; the waker is never dropped (ManuallyDrop), so it
+            // takes no reference.
+            let own =
+                std::mem::ManuallyDrop::new(unsafe { waker::waker_from_raw(RawTask::from_raw(h)) });
+            if !waker.will_wake(&own) {
+                return false;
+            }
+            c.yield_requested.set(true);
+            true
+        })
+        .unwrap_or(false)
 }
 
 /// The id of the task this thread is running, as Go's goroutine id; `None` outside

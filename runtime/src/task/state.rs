@@ -113,14 +113,19 @@ impl State {
         })
     }
 
-    pub(crate) fn transition_to_idle(&self) -> TransitionToIdle {
+    /// Ends a poll that returned `Pending`. `yielded`: the G asked to run again
+    /// (`task::request_yield`), as if it had woken itself during the poll.
+    pub(crate) fn transition_to_idle(&self, yielded: bool) -> TransitionToIdle {
         self.update(|s| {
             debug_assert!(s.is_running());
             if s.is_cancelled() {
                 return (TransitionToIdle::Cancelled, None);
             }
-            let next = s.0 & !RUNNING;
-            if s.is_notified() {
+            let mut next = s.0 & !RUNNING;
+            if yielded {
+                next |= NOTIFIED;
+            }
+            if next & NOTIFIED != 0 {
                 // The runner's reference becomes the new queue entry's: no count change.
                 (TransitionToIdle::OkNotified, Some(Snapshot(next)))
             } else {

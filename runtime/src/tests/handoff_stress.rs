@@ -46,7 +46,12 @@ fn stress(barrier: Barrier) {
                     retakes.fetch_add(1, Relaxed);
                     back_tx.send(core).expect("the M is alive");
                 }
-                std::hint::spin_loop();
+                // sysmon's pace (a round every 20 µs at most), faster: a retaker
+                // with no pause at all would mostly measure the M waiting on it.
+                let pause = std::time::Instant::now();
+                while pause.elapsed() < std::time::Duration::from_micros(2) {
+                    std::hint::spin_loop();
+                }
             }
         })
     };
