@@ -22,6 +22,7 @@ mod harness;
 mod id;
 mod join;
 pub(crate) mod owned;
+mod pool;
 pub(crate) mod raw;
 mod state;
 mod waker;

@@ -11,6 +11,7 @@ use super::{Id, Schedule};
 use crate::loom::atomic::AtomicUsize;
 use crate::loom::UnsafeCell;
 use crate::util::atomic_waker::AtomicWaker;
+use std::alloc::Layout;
 use std::future::Future;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -100,7 +101,7 @@ impl RawTask {
         F::Output: Send + 'static,
         S: Schedule,
     {
-        let cell = Box::new(Cell {
+        let cell = Cell {
             header: Header {
                 state: State::new(),
                 vtable: vtable::<F, S>(),
@@ -111,9 +112,11 @@ impl RawTask {
             },
             scheduler,
             stage: UnsafeCell::new(Stage::Running(future)),
-        });
-        let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
-        RawTask { ptr }
+        };
+        let ptr = super::pool::alloc(Layout::new::<Cell<F, S>>()).cast::<Cell<F, S>>();
+        // SAFETY: the pool gave memory for this layout, uninitialised and ours.
+        unsafe { ptr.as_ptr().write(cell) };
+        RawTask { ptr: ptr.cast() }
     }
 
     /// # Safety
@@ -205,9 +208,13 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    // SAFETY: `ptr` came from `Box::leak` of this `Cell<F, S>` in `RawTask::new`, and
-    // this runs once, after the last reference is gone.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) });
+    let cell = ptr.cast::<Cell<F, S>>();
+    // SAFETY: `RawTask::new` wrote this `Cell<F, S>` into memory from the pool, and
+    // this runs once, after the last reference is gone: nothing reads it again.
+    unsafe {
+        std::ptr::drop_in_place(cell.as_ptr());
+        super::pool::dealloc(cell.cast(), Layout::new::<Cell<F, S>>());
+    }
 }
 
 unsafe fn try_read_output<F, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker)
