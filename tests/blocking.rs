@@ -107,7 +107,42 @@ fn a_poll_that_blocks_without_blocking_does_not_hold_its_queue() {
         seen_at_return, 1000,
         "the short tasks waited for the blocked poll instead of moving to another M"
     );
-    assert!(rt.metrics().preemptions > 0);
+    // sysmon took the P from the sleeping M: as blocked in the kernel (Linux), or
+    // after 10 ms in one poll (elsewhere).
+    let m = rt.metrics();
+    assert!(m.retakes + m.preemptions > 0, "{m:?}");
+}
+
+/// A poll that computes for long is preempted (rule 3), never mistaken for one
+/// blocked in the kernel (rule 2), even while other threads compete for the CPUs.
+#[test]
+fn a_computing_poll_is_preempted_not_taken_for_blocked() {
+    let _wd = Watchdog::new(
+        "a_computing_poll_is_preempted_not_taken_for_blocked",
+        Duration::from_secs(60),
+    );
+    let rt = gort::Runtime::builder().procs(2).build().unwrap();
+    rt.block_on(async {
+        let spinners: Vec<_> = (0..2)
+            .map(|_| {
+                gort::go(async {
+                    let start = Instant::now();
+                    while start.elapsed() < Duration::from_millis(60) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        for s in spinners {
+            s.await.unwrap();
+        }
+    });
+    let m = rt.metrics();
+    assert!(m.preemptions > 0, "two 60 ms polls went unnoticed: {m:?}");
+    assert_eq!(
+        m.retakes, 0,
+        "a computing M was taken for a blocked one: {m:?}"
+    );
 }
 
 #[test]

@@ -27,7 +27,8 @@ pub struct Metrics {
     /// Ps sysmon handed to another thread: from a thread inside `gort::blocking`, or
     /// from a poll that ran over 10 ms while Gs starved behind it.
     pub hand_offs: u64,
-    /// Ps sysmon took back from threads inside `gort::blocking`.
+    /// Ps sysmon took back from threads inside `gort::blocking`, or blocked in the
+    /// kernel inside a poll without it.
     pub retakes: u64,
     /// Polls sysmon caught running too long without yielding.
     pub preemptions: u64,

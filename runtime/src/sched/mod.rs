@@ -18,6 +18,7 @@
 pub(crate) mod barrier;
 pub(crate) mod blocking;
 pub(crate) mod context;
+pub(crate) mod cputime;
 mod global_queue;
 pub(crate) mod idle;
 pub(crate) mod local_queue;

@@ -5,6 +5,7 @@
 //! the runtime's array of Ps and is what other Ms steal from.
 
 use super::barrier::Barrier;
+use super::cputime::ThreadClock;
 use super::local_queue::{self, Item, Local, Steal};
 use crate::loom::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering::*};
 use crate::loom::Mutex;
@@ -89,6 +90,8 @@ pub(crate) struct PSlot {
     pub(crate) syscall_tick: AtomicU32,
     /// Set by sysmon to ask the G this M polls to yield; read by the coop budget.
     pub(crate) preempt: Arc<std::sync::atomic::AtomicBool>,
+    /// The M's CPU clock, for sysmon to see a poll blocked in the kernel.
+    pub(crate) clock: Option<ThreadClock>,
 }
 
 const FREE: u8 = 0;
@@ -96,6 +99,7 @@ const CLAIMING: u8 = 1;
 const TAKEN: u8 = 2;
 
 impl PSlot {
+    /// A slot for the calling thread's M.
     pub(crate) fn new(barrier: Barrier) -> PSlot {
         PSlot {
             p: AtomicPtr::new(std::ptr::null_mut()),
@@ -105,6 +109,7 @@ impl PSlot {
             in_syscall: AtomicBool::new(false),
             syscall_tick: AtomicU32::new(0),
             preempt: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            clock: ThreadClock::current(),
         }
     }
 

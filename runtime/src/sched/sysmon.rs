@@ -4,23 +4,28 @@
 //! 1. **Retake** a P whose M sits in `gort::blocking`: if its `syscall_tick` is the
 //!    same as at the previous round, the call has lasted a whole round; take the P out
 //!    of its slot and hand it to another M (`hand_off_p`), so its Gs keep running.
-//! 2. **Preempt, and retake if Gs starve**, from a G that has held its P for more
-//!    than 10 ms in one poll (a future that blocks without `gort::blocking`, or a
-//!    long CPU loop): set the M's preempt flag (its next channel operation or coop
-//!    check yields), and if Gs are starving behind it, take the P from the M's slot
-//!    and hand it on, so they run at once. Gs starve when the P's queue has held some
-//!    and none has left it for 10 ms (no other P is stealing them), or when the
-//!    global queue has held some and not shrunk for 10 ms while every P is in a long
-//!    poll. A
-//!    queue that other Ps are draining needs no new thread: retaking then would only
-//!    put one more thread than there are Ps on the CPUs, and leave the long poll's
-//!    own spawns and wakes to the global queue. The stuck M gives up the P for good
-//!    when its poll returns (it finds the P taken). The G is reported once, through
-//!    the `log` facade.
+//! 2. **Retake** a P whose M is blocked in the kernel inside a poll, without
+//!    `gort::blocking` (a `std::thread::sleep`, a synchronous read): seen polling the
+//!    same G at two rounds at least 50 µs apart, its CPU clock advanced by less than
+//!    half the wall time and `/proc` says it sleeps (cputime.rs). Handled as 1, so a
+//!    careless blocking call costs its P about as little as an announced one. The
+//!    G is reported once, through the `log` facade.
+//! 3. **Preempt, and retake if Gs starve**, from a G that has held its P for more
+//!    than 10 ms in one poll while computing (a long CPU loop): set the M's preempt
+//!    flag (its next channel operation or coop check yields), and if Gs are starving
+//!    behind it, take the P from the M's slot and hand it on, so they run at once.
+//!    Gs starve when the P's queue has held some and none has left it for 10 ms (no
+//!    other P is stealing them), or when the global queue has held some and not
+//!    shrunk for 10 ms while every P is in a long poll. A queue that other Ps are
+//!    draining needs no new thread: retaking then would only put one more thread
+//!    than there are Ps on the CPUs, and leave the long poll's own spawns and wakes
+//!    to the global queue. The stuck M gives up the P for good when its poll returns
+//!    (it finds the P taken). The G is reported once.
 //!
 //! Rejected: signal-based preemption (Go's async preemption). A Rust future cannot be
 //! suspended mid-poll; taking its P away is what can be done without unsafety.
 
+use super::p::PSlot;
 use super::Shared;
 use crate::loom::atomic::Ordering::Relaxed;
 use std::collections::HashSet;
@@ -32,6 +37,8 @@ const MAX_DELAY: Duration = Duration::from_millis(10);
 /// A poll longer than this is caught (Go's `forcePreemptNS`).
 const LONG_POLL: Duration = Duration::from_millis(10);
 const IDLE_ROUNDS_BEFORE_BACKOFF: u32 = 50;
+/// The shortest wall time over which an M's CPU clock is compared (rule 2).
+const BLOCK_SAMPLE: Duration = Duration::from_micros(50);
 
 pub(crate) struct Sysmon {
     stop: Arc<(Mutex<bool>, Condvar)>,
@@ -63,6 +70,8 @@ struct Watch {
     poll: (u32, Instant),
     /// The P's queue's `consumed` count, and when it last moved (or was empty).
     consumed: (u32, Instant),
+    /// The M's CPU time (ns) at the last look during the current poll, and when.
+    cpu: Option<(u64, Instant)>,
 }
 
 fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
@@ -75,6 +84,7 @@ fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
             syscall: None,
             poll: (0, now),
             consumed: (0, now),
+            cpu: None,
         })
         .collect();
     let mut reported: HashSet<u64> = HashSet::new();
@@ -112,6 +122,57 @@ fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
     }
 }
 
+enum Stalled {
+    /// No clock, or not enough time since the last look.
+    Unknown,
+    /// First look at this poll's CPU clock.
+    FirstLook,
+    /// The clock stood still and the thread sleeps in the kernel.
+    Yes,
+}
+
+/// Whether the M behind `slot`, polling one G since the last round, is blocked in
+/// the kernel rather than computing (cputime.rs): its CPU clock advanced by less than
+/// half the wall time since the last look, and `/proc` does not say it runs.
+fn kernel_blocked(slot: &PSlot, w: &mut Watch, now: Instant) -> Stalled {
+    let Some(clock) = slot.clock else {
+        return Stalled::Unknown;
+    };
+    let Some(cpu) = clock.cpu_nanos() else {
+        return Stalled::Unknown;
+    };
+    let Some((cpu0, at)) = w.cpu else {
+        w.cpu = Some((cpu, now));
+        return Stalled::FirstLook;
+    };
+    let wall = now.duration_since(at);
+    if wall < BLOCK_SAMPLE {
+        return Stalled::Unknown;
+    }
+    w.cpu = Some((cpu, now));
+    if cpu.saturating_sub(cpu0).saturating_mul(2) < wall.as_nanos() as u64
+        && clock.is_asleep() != Some(false)
+    {
+        Stalled::Yes
+    } else {
+        Stalled::Unknown
+    }
+}
+
+/// Logs, once per task, what sysmon caught it doing.
+fn report(h: &Shared, reported: &mut HashSet<u64>, task: u64, what: &str) {
+    if reported.len() > 100_000 {
+        reported.clear();
+    }
+    if reported.insert(task) {
+        let who = match h.names.lock().get(&task).cloned() {
+            Some(n) => format!("task '{n}' (id {task})"),
+            None => format!("task id {task}"),
+        };
+        log::warn!("gort: {who} {what}");
+    }
+}
+
 fn round(
     h: &Arc<Shared>,
     watch: &mut [Watch],
@@ -120,7 +181,7 @@ fn round(
 ) -> bool {
     let now = Instant::now();
     let mut acted = false;
-    // Starving: Gs queued, and none taken for a time slice (module docs, 2).
+    // Starving: Gs queued, and none taken for a time slice (module docs, 3).
     let len = h.global_len.load(Relaxed);
     if len == 0 || len < global.0 {
         global.1 = now;
@@ -151,6 +212,7 @@ fn round(
             // Not polling (or retaken already): nothing to watch.
             w.syscall = None;
             w.poll = (r.poll_tick.load(Relaxed), now);
+            w.cpu = None;
             continue;
         }
         // 1. Retake from a blocking call that lasted a whole round.
@@ -171,20 +233,45 @@ fn round(
         } else {
             w.syscall = None;
         }
-        // 2. A poll that has lasted too long: retake the P too, and ask the G to yield.
         let current = r.current.load(Relaxed);
         let tick = r.poll_tick.load(Relaxed);
         if current == 0 || tick != w.poll.0 {
             w.poll = (tick, now);
+            w.cpu = None;
             continue;
         }
+        // The same poll as at the last round.
+        // 2. Blocked in the kernel without `gort::blocking`: as 1.
+        if !slot.in_syscall.load(Relaxed) {
+            match kernel_blocked(&slot, w, now) {
+                Stalled::Unknown => {}
+                Stalled::FirstLook => acted = true, // look again soon
+                Stalled::Yes => {
+                    acted = true;
+                    if let Some(p) = slot.retake(|| r.poll_tick.load(Relaxed) == tick) {
+                        h.retakes.fetch_add(1, Relaxed);
+                        h.hand_off_p(p);
+                        report(
+                            h,
+                            reported,
+                            current,
+                            "is blocked in the kernel (blocking code outside \
+                             gort::blocking?); its P was handed to another thread",
+                        );
+                    }
+                    continue;
+                }
+            }
+        }
+        // 3. A poll that has lasted too long: ask the G to yield, and retake the P
+        // if Gs starve behind it.
         if now.duration_since(w.poll.1) < LONG_POLL {
             continue;
         }
         if !slot.preempt.swap(true, Relaxed) {
             h.preemptions.fetch_add(1, Relaxed);
         }
-        // Only when Gs starve behind it (module docs, 2).
+        // Only when Gs starve behind it (module docs, 3).
         let handed = (local_stuck || global_stuck)
             && match slot.retake(|| r.poll_tick.load(Relaxed) == tick) {
                 Some(p) => {
@@ -194,26 +281,14 @@ fn round(
                 None => false,
             };
         acted |= handed;
-        if reported.len() > 100_000 {
-            reported.clear();
-        }
-        if reported.insert(current) {
-            let name = h.names.lock().get(&current).cloned();
-            let who = match name {
-                Some(n) => format!("task '{n}' (id {current})"),
-                None => format!("task id {current}"),
-            };
-            let what = if handed {
-                "its P was handed to another thread"
-            } else {
-                "other Ps are running the Gs queued behind it"
-            };
-            log::warn!(
-                "gort: {who} has run for over {} ms in one poll without yielding (blocking \
-                 code outside gort::blocking?); {what}",
-                now.duration_since(w.poll.1).as_millis()
-            );
-        }
+        let msg = if handed {
+            "has run for over 10 ms in one poll without yielding; its P was handed to \
+             another thread"
+        } else {
+            "has run for over 10 ms in one poll without yielding; other Ps are running \
+             the Gs queued behind it"
+        };
+        report(h, reported, current, msg);
     }
     acted
 }
