@@ -16,7 +16,7 @@ REPS="$(reps_arg "${1:-5}")"
 
 OUT=target/rounds
 # The criterion groups of the three benches (target/criterion also holds others).
-GROUPS='/(spawn_many|spawn_many_remote|yield_many|chained_spawn|skynet|ping_pong|timers_create_cancel|sleeps_100k|blocking_workload|blocking_fast_path)/'
+GROUP_RE='/(spawn_many|spawn_many_remote|yield_many|chained_spawn|skynet|ping_pong|timers_create_cancel|sleeps_100k|blocking_workload|blocking_fast_path)/'
 rm -rf "$OUT"
 mkdir -p "$OUT"
 cargo bench --no-run --bench scheduler --bench timers --bench blocking >&2
@@ -27,7 +27,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
         cargo bench --bench "$b" >"$OUT/criterion-$b-$rep.log" 2>&1
     done
     # Criterion's median per-iteration time of this round, for every benchmark.
-    find target/criterion -path '*/new/estimates.json' | sort | grep -E "$GROUPS" |
+    find target/criterion -path '*/new/estimates.json' | sort | grep -E "$GROUP_RE" |
         while read -r f; do
         id="${f#target/criterion/}"
         id="${id%/new/estimates.json}"
