@@ -16,6 +16,7 @@
 //! once the clock has passed it, so nothing fires early; an idle runtime is late by at
 //! most one tick plus the wake-up of a parked thread.
 
+use super::coarse::CoarseClock;
 use super::wheel::{Key, Wheel};
 use crate::loom::atomic::{AtomicU64, Ordering::*};
 use crate::loom::Mutex;
@@ -32,6 +33,8 @@ const FIRE_BATCH: usize = 64;
 
 pub(crate) struct Driver {
     start: Instant,
+    /// A cheap upper bound on now, for a sleep's first poll (coarse.rs).
+    pub(crate) coarse: CoarseClock,
     inner: Mutex<Inner>,
     /// The wheel's next expiration tick (`u64::MAX`: none), readable without the lock.
     /// May be early (after a cancel), never late: written under the lock whenever the
@@ -62,6 +65,7 @@ impl Driver {
     pub(crate) fn new() -> Driver {
         Driver {
             start: Instant::now(),
+            coarse: CoarseClock::new(),
             inner: Mutex::new(Inner {
                 wheel: Wheel::new(),
                 sleeper: None,

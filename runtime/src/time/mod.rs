@@ -8,6 +8,7 @@
 mod chan;
 #[cfg(all(test, not(loom)))]
 mod choice;
+mod coarse;
 pub(crate) mod driver;
 #[cfg(all(test, not(loom)))]
 mod heap_alt;
@@ -101,13 +102,13 @@ impl Future for Sleep {
         if this.done {
             return Poll::Ready(());
         }
-        if Instant::now() >= this.deadline {
-            this.unregister();
-            this.done = true;
-            return Poll::Ready(());
-        }
         match &this.registration {
             Some((handle, key)) => {
+                if Instant::now() >= this.deadline {
+                    this.unregister();
+                    this.done = true;
+                    return Poll::Ready(());
+                }
                 if handle.timers.set_waker(*key, cx.waker()) {
                     return Poll::Pending;
                 }
@@ -123,6 +124,13 @@ impl Future for Sleep {
                          runtime on this thread (use gort::run, Runtime::block_on or gort::go)"
                     )
                 });
+                // A deadline far enough ahead needs no precise clock read (coarse.rs).
+                if !handle.timers.coarse.surely_before(this.deadline)
+                    && Instant::now() >= this.deadline
+                {
+                    this.done = true;
+                    return Poll::Ready(());
+                }
                 match handle
                     .timers
                     .insert(&handle, this.deadline, cx.waker().clone())
