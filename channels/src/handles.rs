@@ -105,7 +105,7 @@ impl<T> Sender<T> {
     pub fn send(&self, value: T) -> SendFut<'_, T> {
         SendFut {
             case: SendCase::new(self, value),
-            engine: Engine::new(false),
+            engine: None,
             proceeded: false,
         }
     }
@@ -163,7 +163,7 @@ impl<T> Receiver<T> {
     pub fn recv(&self) -> RecvFut<'_, T> {
         RecvFut {
             case: RecvCase::new(self),
-            engine: Engine::new(false),
+            engine: None,
             proceeded: false,
         }
     }
@@ -273,7 +273,8 @@ impl<T> fmt::Debug for Receiver<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SendFut<'a, T> {
     case: SendCase<'a, T>,
-    engine: Engine,
+    /// Made only if the operation must wait (`poll_lone`).
+    engine: Option<Box<Engine>>,
     proceeded: bool,
 }
 
@@ -281,13 +282,39 @@ pub struct SendFut<'a, T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct RecvFut<'a, T> {
     case: RecvCase<'a, T>,
-    engine: Engine,
+    /// Made only if the operation must wait (`poll_lone`).
+    engine: Option<Box<Engine>>,
     proceeded: bool,
 }
 
 // Neither future holds self-references: the engine and case are plain data.
 impl<T> Unpin for SendFut<'_, T> {}
 impl<T> Unpin for RecvFut<'_, T> {}
+
+/// Polls a lone `send`/`recv`: first the operation itself, under its channel's lock,
+/// and only if it cannot complete now the select engine (boxed, so that the future
+/// stays small: it is moved into its task's state at every `.await`, and the engine
+/// would make that a call to `memcpy`). Same outcome as the engine's own first try.
+fn poll_lone(
+    engine: &mut Option<Box<Engine>>,
+    case: &mut dyn Case,
+    proceeded: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if engine.is_none() {
+        if !*proceeded {
+            std::task::ready!(coop::poll_proceed(cx));
+            *proceeded = true;
+        }
+        if case.try_now().is_ok() {
+            coop::spend();
+            return Poll::Ready(());
+        }
+        *engine = Some(Box::new(Engine::new(false)));
+    }
+    let engine = engine.as_mut().expect("made above");
+    poll_one(engine, case, proceeded, cx)
+}
 
 /// Polls a one-case select with the coop budget: a completion without waiting spends.
 fn poll_one(
@@ -317,7 +344,7 @@ impl<T> Future for SendFut<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        std::task::ready!(poll_one(
+        std::task::ready!(poll_lone(
             &mut this.engine,
             &mut this.case,
             &mut this.proceeded,
@@ -332,7 +359,7 @@ impl<T> Future for RecvFut<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        std::task::ready!(poll_one(
+        std::task::ready!(poll_lone(
             &mut this.engine,
             &mut this.case,
             &mut this.proceeded,
@@ -344,13 +371,17 @@ impl<T> Future for RecvFut<'_, T> {
 
 impl<T> Drop for SendFut<'_, T> {
     fn drop(&mut self) {
-        self.engine.cancel(&mut [&mut self.case as &mut dyn Case]);
+        if let Some(engine) = &mut self.engine {
+            engine.cancel(&mut [&mut self.case as &mut dyn Case]);
+        }
     }
 }
 
 impl<T> Drop for RecvFut<'_, T> {
     fn drop(&mut self) {
-        self.engine.cancel(&mut [&mut self.case as &mut dyn Case]);
+        if let Some(engine) = &mut self.engine {
+            engine.cancel(&mut [&mut self.case as &mut dyn Case]);
+        }
     }
 }
 
