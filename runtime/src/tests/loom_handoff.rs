@@ -55,24 +55,31 @@ fn check(m: MSide, handed: Option<Box<PCore>>, slot: &PSlot) {
     assert_eq!(p.sched_tick, u32::from(m.woke_on_p));
 }
 
+/// The polling M against one retake that still wants the P (`wanted`) or has
+/// changed its mind; returns both sides' outcomes and the slot.
+fn m_vs_one_retake(order: &[usize], wanted: bool) -> (MSide, Option<Box<PCore>>, Arc<PSlot>) {
+    let (core, _remote) = p::new(0);
+    let slot = Arc::new(PSlot::new(Barrier::symmetric()));
+    let (s1, s2) = (slot.clone(), slot.clone());
+    enum Out {
+        M(MSide),
+        Sysmon(Option<Box<PCore>>),
+    }
+    let mut results = Threads::new()
+        .with(move || Out::M(polling_m(s1, core)))
+        .with(move || Out::Sysmon(s2.retake(|| wanted)))
+        .run(order)
+        .into_iter();
+    let (Some(Out::M(m)), Some(Out::Sysmon(handed))) = (results.next(), results.next()) else {
+        unreachable!("threads return in the order added")
+    };
+    (m, handed, slot)
+}
+
 #[test]
 fn loom_handoff_end_of_poll_vs_retake() {
     super::in_orders(2, |order| {
-        let (core, _remote) = p::new(0);
-        let slot = Arc::new(PSlot::new(Barrier::symmetric()));
-        let (s1, s2) = (slot.clone(), slot.clone());
-        enum Out {
-            M(MSide),
-            Sysmon(Option<Box<PCore>>),
-        }
-        let mut results = Threads::new()
-            .with(move || Out::M(polling_m(s1, core)))
-            .with(move || Out::Sysmon(sysmon(s2)))
-            .run(order)
-            .into_iter();
-        let (Some(Out::M(m)), Some(Out::Sysmon(handed))) = (results.next(), results.next()) else {
-            unreachable!("threads return in the order added")
-        };
+        let (m, handed, slot) = m_vs_one_retake(order, true);
         check(m, handed, &slot);
     });
 }
@@ -112,21 +119,7 @@ fn loom_handoff_two_takers_vs_end_of_poll() {
 #[test]
 fn loom_handoff_retake_abandoned() {
     super::in_orders(2, |order| {
-        let (core, _remote) = p::new(0);
-        let slot = Arc::new(PSlot::new(Barrier::symmetric()));
-        let (s1, s2) = (slot.clone(), slot.clone());
-        enum Out {
-            M(MSide),
-            Sysmon(Option<Box<PCore>>),
-        }
-        let mut results = Threads::new()
-            .with(move || Out::M(polling_m(s1, core)))
-            .with(move || Out::Sysmon(s2.retake(|| false)))
-            .run(order)
-            .into_iter();
-        let (Some(Out::M(m)), Some(Out::Sysmon(handed))) = (results.next(), results.next()) else {
-            unreachable!("threads return in the order added")
-        };
+        let (m, handed, slot) = m_vs_one_retake(order, false);
         assert!(handed.is_none(), "sysmon took a P it no longer wanted");
         assert!(m.woke_on_p, "the M lost its P to an abandoned retake");
         check(m, handed, &slot);

@@ -200,6 +200,30 @@ impl Future for PendingOnce {
     }
 }
 
+/// The waker a task handed over when it waited.
+type WakerSlot = Arc<Mutex<Option<Waker>>>;
+
+/// Spawns a task that waits once on `PendingOnce` (its waker goes to the returned
+/// slot), then finishes, or with `forever` waits forever; its future's drops are
+/// counted.
+fn spawn_waiting(toy: &Toy, forever: bool) -> (Notified, JoinHandle<()>, WakerSlot, Counter) {
+    let slot: WakerSlot = Arc::new(Mutex::new(None));
+    let fut_drops = Counter::new();
+    let (fut_slot, in_fut) = (slot.clone(), fut_drops.track());
+    let (notified, join) = toy.spawn(async move {
+        let _in_fut = in_fut;
+        PendingOnce {
+            slot: fut_slot,
+            polled: false,
+        }
+        .await;
+        if forever {
+            std::future::pending::<()>().await;
+        }
+    });
+    (notified, join, slot, fut_drops)
+}
+
 /// Proves: the task completing on one thread while the `JoinHandle` is dropped on
 /// another (`transition_to_complete` vs `unset_join_interested`) drops the output
 /// exactly once, on whichever side the state word gives it to, and frees the cell
@@ -479,18 +503,7 @@ fn loom_join_wake_and_abort_vs_poll() {
 fn loom_join_shutdown_vs_wake() {
     super::in_orders(2, |order| {
         let toy = Toy::new();
-        let slot = Arc::new(Mutex::new(None::<Waker>));
-        let fut_drops = Counter::new();
-        let (fut_slot, in_fut) = (slot.clone(), fut_drops.track());
-        let (notified, mut join) = toy.spawn(async move {
-            let _in_fut = in_fut;
-            PendingOnce {
-                slot: fut_slot,
-                polled: false,
-            }
-            .await;
-            std::future::pending::<()>().await;
-        });
+        let (notified, mut join, slot, fut_drops) = spawn_waiting(&toy, true);
         // Polled once: now idle, its waker held by "the channel".
         notified.run();
         let waker = slot.lock().take().expect("the waker was stored");
@@ -575,17 +588,7 @@ fn loom_join_unrun_task_dropped_vs_join() {
 fn loom_join_first_wait_after_close() {
     super::in_orders(2, |order| {
         let toy = Toy::new();
-        let slot = Arc::new(Mutex::new(None::<Waker>));
-        let fut_drops = Counter::new();
-        let (fut_slot, in_fut) = (slot.clone(), fut_drops.track());
-        let (notified, mut join) = toy.spawn(async move {
-            let _in_fut = in_fut;
-            PendingOnce {
-                slot: fut_slot,
-                polled: false,
-            }
-            .await;
-        });
+        let (notified, mut join, slot, fut_drops) = spawn_waiting(&toy, false);
         let closer = {
             let toy = toy.clone();
             move || toy.0.owned.close_and_shutdown_all()
