@@ -119,6 +119,30 @@ impl Order {
     }
 }
 
+/// Before a blocked thread parks: a counterpart running on another CPU often claims
+/// the token within microseconds, and a futex sleep and wake-up costs ten or more.
+/// Spins with growing pauses, then yields a few times (crossbeam's `Backoff`); true
+/// if the token was claimed meanwhile. Under loom, no spinning: the models explore
+/// the park.
+fn spin_until_selected(token: &Token) -> bool {
+    if cfg!(loom) {
+        return false;
+    }
+    for step in 0..10u32 {
+        if token.selected().is_some() {
+            return true;
+        }
+        if step < 6 {
+            for _ in 0..1u32 << step {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    token.selected().is_some()
+}
+
 impl Engine {
     pub(crate) fn new(has_default: bool) -> Engine {
         Engine {
@@ -329,6 +353,7 @@ impl Engine {
                     return Ok(r);
                 }
                 Step::Wait(token) => match deadline {
+                    _ if token.as_deref().is_some_and(spin_until_selected) => {}
                     None => thread::park(),
                     Some(d) => {
                         let now = Instant::now();
