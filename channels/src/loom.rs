@@ -3,8 +3,8 @@
 //!
 //! Under `cfg(loom)` every type here is loom's model type, so the models in
 //! `tests/loom_*.rs` explore every interleaving of the real channel code; otherwise
-//! they are the std types themselves, and `spin`'s mutex (see `Mutex` for why), so
-//! the ordinary build pays nothing for the models.
+//! they are the std / parking_lot types themselves (re-exports, or a newtype whose
+//! only method is an `#[inline]` forward), so the ordinary build is unchanged.
 //!
 //! Left outside on purpose: `coop.rs`'s budget and preemption flag. They are per
 //! thread, read-only for the channels, and part of the public API a scheduler calls
@@ -16,44 +16,21 @@ mod imp {
     pub(crate) use std::sync::Arc;
     pub(crate) use std::thread_local;
 
-    /// The channels' lock: a one-byte spin lock (`spin`'s, flume's too) that spins a
-    /// little, then yields the CPU, and never parks the thread. No poisoning, so a
-    /// panic elsewhere (a waker's, a value's destructor) never makes a channel
-    /// unusable.
-    ///
-    /// Why not parking_lot's mutex: every critical section here is a few dozen
-    /// instructions, and its holder is running (an M holds a CPU). When a producer and
-    /// a consumer on two CPUs hammer one channel, parking_lot parks the loser in the
-    /// kernel after a short spin, and the winner's unlock must then wake it: on
-    /// spsc_cap64 under gort a fifth of the time went to that futex convoy, and a
-    /// parked M parks its P and all its Gs with it. Go's channel lock spins, then
-    /// yields, before it sleeps.
-    pub(crate) type Mutex<T> = spin::mutex::SpinMutex<T, Backoff>;
+    /// parking_lot's lock: one word, and no poisoning, so a panic elsewhere (a
+    /// waker's, a value's destructor) never makes a channel unusable.
+    pub(crate) struct Mutex<T>(parking_lot::Mutex<T>);
 
-    pub(crate) type MutexGuard<'a, T> = spin::mutex::SpinMutexGuard<'a, T>;
+    pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
 
-    /// How a thread waits for the lock: a short spin, and every eighth wait a yield,
-    /// so that a holder that lost its CPU (more threads than CPUs) gets to run.
-    pub(crate) struct Backoff;
-
-    impl spin::relax::RelaxStrategy for Backoff {
+    impl<T> Mutex<T> {
         #[inline]
-        fn relax() {
-            thread_local! {
-                static WAITS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-            }
-            let n = WAITS.with(|w| {
-                let n = w.get().wrapping_add(1);
-                w.set(n);
-                n
-            });
-            if n % 8 == 0 {
-                std::thread::yield_now();
-            } else {
-                for _ in 0..16 {
-                    std::hint::spin_loop();
-                }
-            }
+        pub(crate) const fn new(value: T) -> Self {
+            Mutex(parking_lot::const_mutex(value))
+        }
+
+        #[inline]
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock()
         }
     }
 
