@@ -181,20 +181,19 @@ impl Shared {
         join
     }
 
-    /// Tasks spawned and not finished (a snapshot: the counters are read one by one).
+    /// Tasks spawned, and those not finished (a snapshot: the counters are read one
+    /// by one). Finished first: a G counted there was spawned before.
     pub(crate) fn alive_tasks(&self) -> (u64, u64) {
-        let finished = self.finished_elsewhere.load(Relaxed)
-            + self
-                .remotes
-                .iter()
-                .map(|r| r.finished.load(Relaxed))
-                .sum::<u64>();
-        let spawned = self.spawned_elsewhere.load(Relaxed)
-            + self
-                .remotes
-                .iter()
-                .map(|r| r.spawned.load(Relaxed))
-                .sum::<u64>();
+        let total = |elsewhere: &AtomicU64, per_p: fn(&Remote) -> &AtomicU64| {
+            elsewhere.load(Relaxed)
+                + self
+                    .remotes
+                    .iter()
+                    .map(|r| per_p(r).load(Relaxed))
+                    .sum::<u64>()
+        };
+        let finished = total(&self.finished_elsewhere, |r| &r.finished);
+        let spawned = total(&self.spawned_elsewhere, |r| &r.spawned);
         (spawned, spawned.saturating_sub(finished))
     }
 
