@@ -166,18 +166,7 @@ impl Shared {
             // Before it is queued: from then on it may finish and remove its name.
             self.names.lock().insert(notified.id().as_u64(), name);
         }
-        let local = context::with_core(self, notified, |core, task| {
-            p::bump(&self.remotes[core.id].spawned);
-            core.runq
-                .push(task, true, |overflow| self.push_global_batch(overflow));
-        });
-        match local {
-            Ok(()) => self.wake_p_after_push(),
-            Err(task) => {
-                self.spawned_elsewhere.fetch_add(1, Relaxed);
-                self.inject(task);
-            }
-        }
+        self.schedule_task(notified, Queued::Spawn);
         join
     }
 
@@ -198,9 +187,13 @@ impl Shared {
     }
 
     /// Queues a runnable G: on this M's P when called from one of our Ms (runnext
-    /// unless it is a yield), else on the global queue.
-    fn schedule_task(self: &Arc<Self>, task: Notified, is_yield: bool) {
+    /// unless it is a yield), else on the global queue. A spawn is also counted.
+    fn schedule_task(self: &Arc<Self>, task: Notified, how: Queued) {
+        let is_yield = matches!(how, Queued::Yield);
         let local = context::with_core(self, task, |core, task| {
+            if matches!(how, Queued::Spawn) {
+                p::bump(&self.remotes[core.id].spawned);
+            }
             core.runq
                 .push(task, !is_yield, |overflow| self.push_global_batch(overflow));
         });
@@ -210,7 +203,12 @@ impl Shared {
                     self.wake_p_after_push();
                 }
             }
-            Err(task) => self.inject(task),
+            Err(task) => {
+                if matches!(how, Queued::Spawn) {
+                    self.spawned_elsewhere.fetch_add(1, Relaxed);
+                }
+                self.inject(task);
+            }
         }
     }
 
@@ -259,16 +257,27 @@ impl Shared {
     }
 }
 
+/// Why a G is queued (`schedule_task`).
+#[derive(Clone, Copy)]
+enum Queued {
+    /// New: runnext, counted as spawned.
+    Spawn,
+    /// Woken: runnext.
+    Wake,
+    /// Yielded: behind the others, and no M is woken for it.
+    Yield,
+}
+
 impl Schedule for Arc<Shared> {
     fn schedule(&self, task: Notified) {
-        self.schedule_task(task, false);
+        self.schedule_task(task, Queued::Wake);
     }
 
     fn yield_now(&self, task: Notified) {
         // The yielding G's own M queues it once its poll is over (m.rs `run`): no
         // round trip through the P's slot for the commonest reschedule.
         if let Err(task) = context::stash_yield(self, task) {
-            self.schedule_task(task, true);
+            self.schedule_task(task, Queued::Yield);
         }
     }
 
