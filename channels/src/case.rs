@@ -128,7 +128,7 @@ impl<T> Case for RecvCase<'_, T> {
                 self.output = Some(v);
                 Ok(())
             }
-            Err(()) => Err(self.chan.version()),
+            Err(()) => Err(ch.version()),
         }
     }
 
@@ -260,7 +260,7 @@ impl<T> Case for SendCase<'_, T> {
             }
             Err(TrySendError::Full(v)) => {
                 self.value = Some(v);
-                Err(self.chan.version())
+                Err(ch.version())
             }
         }
     }
@@ -373,7 +373,7 @@ impl<T> Case for DeferredSendCase<'_, T> {
                 self.reservation = Some(r);
                 Ok(())
             }
-            None => Err(self.chan.version()),
+            None => Err(ch.version()),
         }
     }
 

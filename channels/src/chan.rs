@@ -11,13 +11,15 @@
 //! 3. An entry whose token cannot be claimed is stale (its select completed another
 //!    case, or gave up); whoever meets it drops it. Its owner's slot keeps any value.
 //! 4. `version` changes with every change under the lock, so a select can tell that
-//!    none of its channels moved between two looks (select.rs, "one instant").
+//!    none of its channels moved between two looks (select.rs, "one instant"). It
+//!    lives under the lock, beside the buffer: an operation touches one cache line
+//!    more than the lock's own only for the buffered value.
 //!
 //! Rejected: a lock-free ring per flavor (crossbeam's). Go's single lock makes select's
 //! guarantees easy to state and check; the lock is held for a handful of instructions,
 //! and a blocked operation costs a park whatever the channel does.
 
-use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use crate::loom::atomic::AtomicUsize;
 use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::slot::{RecvSlot, SendSlot};
 use crate::token::Token;
@@ -34,10 +36,6 @@ pub(crate) struct Chan<T> {
     /// close or disconnect.
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
-    /// Bumped under the lock on every change (invariant 4); read lock-free.
-    version: AtomicU64,
-    /// `buf.len()`, readable without the lock.
-    len: AtomicUsize,
 }
 
 pub(crate) struct Waiter<S> {
@@ -48,6 +46,8 @@ pub(crate) struct Waiter<S> {
 
 pub(crate) struct State<T> {
     buf: VecDeque<T>,
+    /// Bumped on every change (invariant 4).
+    version: u64,
     closed: bool,
     /// Receivers gone: sends fail at once.
     disconnected: bool,
@@ -64,27 +64,40 @@ pub(crate) struct State<T> {
 pub(crate) struct Wakes {
     /// The usual case: one claimed waiter (no allocation).
     claimed: Option<Arc<Token>>,
-    more: Vec<Arc<Token>>,
-    nudged: Vec<Arc<Token>>,
+    /// The rest, after a close or for deferred sends: `true` to nudge, not notify.
+    more: Vec<(Arc<Token>, bool)>,
 }
 
 impl Wakes {
     fn claimed(&mut self, t: Arc<Token>) {
         match self.claimed {
             None => self.claimed = Some(t),
-            Some(_) => self.more.push(t),
+            Some(_) => self.more.push((t, false)),
         }
     }
 
-    fn run(self) {
-        if let Some(t) = self.claimed {
+    fn nudged(&mut self, t: Arc<Token>) {
+        self.more.push((t, true));
+    }
+
+    #[inline]
+    fn run(&mut self) {
+        if let Some(t) = self.claimed.take() {
             t.notify();
         }
-        for t in self.more {
-            t.notify();
+        if !self.more.is_empty() {
+            self.run_more();
         }
-        for t in self.nudged {
-            t.nudge();
+    }
+
+    #[cold]
+    fn run_more(&mut self) {
+        for (t, nudge) in std::mem::take(&mut self.more) {
+            if nudge {
+                t.nudge();
+            } else {
+                t.notify();
+            }
         }
     }
 }
@@ -118,6 +131,7 @@ impl<T> Chan<T> {
         Chan {
             state: Mutex::new(State {
                 buf: VecDeque::with_capacity(cap.min(1024)),
+                version: 0,
                 closed: false,
                 disconnected: false,
                 reserved: 0,
@@ -129,8 +143,6 @@ impl<T> Chan<T> {
             never,
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
-            version: AtomicU64::new(0),
-            len: AtomicUsize::new(0),
         }
     }
 
@@ -144,12 +156,11 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn version(&self) -> u64 {
-        // Acquire: pairs with the Release bump in `Locked::drop`.
-        self.version.load(Acquire)
+        self.lock().version()
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.len.load(Relaxed)
+        self.state.lock().buf.len()
     }
 
     pub(crate) fn id(&self) -> usize {
@@ -165,15 +176,11 @@ impl<T> Chan<T> {
 impl<T> Drop for Locked<'_, T> {
     fn drop(&mut self) {
         if self.changed {
-            self.chan.len.store(self.s.buf.len(), Relaxed);
-            // A plain store: writers are serialized by the lock. Release: a select
-            // that sees the new version sees the change (pairs with `version`).
-            let v = self.chan.version.load(Relaxed);
-            self.chan.version.store(v.wrapping_add(1), Release);
+            self.s.version = self.s.version.wrapping_add(1);
         }
         // Wakes run after the unlock: the woken side's first act is to lock again.
         drop(self.s.0.take());
-        std::mem::take(&mut self.wakes).run();
+        self.wakes.run();
     }
 }
 
@@ -202,6 +209,11 @@ fn has_claimable<S>(q: &VecDeque<Waiter<S>>, own: Option<&Arc<Token>>) -> bool {
 impl<T> Locked<'_, T> {
     fn touch(&mut self) {
         self.changed = true;
+    }
+
+    /// The version as of this lock (invariant 4).
+    pub(crate) fn version(&self) -> u64 {
+        self.s.version
     }
 
     fn room(&self) -> bool {
@@ -334,8 +346,10 @@ impl<T> Locked<'_, T> {
         }
         if let Some(v) = self.s.buf.pop_front() {
             self.touch();
-            self.refill_from_sender();
-            self.nudge_senders();
+            if !self.s.sendq.is_empty() {
+                self.refill_from_sender();
+                self.nudge_senders();
+            }
             return Ok(Some(v));
         }
         while let Some(w) = pop_claimable_send(&mut self.s.sendq, own) {
@@ -376,7 +390,7 @@ impl<T> Locked<'_, T> {
         let s = &mut *self.s;
         s.sendq.retain(|w| {
             if w.slot.is_deferred() && w.token.is_waiting() {
-                self.wakes.nudged.push(w.token.clone());
+                self.wakes.nudged(w.token.clone());
                 false
             } else {
                 true
@@ -467,7 +481,7 @@ impl<T> Locked<'_, T> {
             if w.slot.is_deferred() {
                 // A send would fail now: "ready". Its owner looks again and sees it.
                 if w.token.is_waiting() {
-                    self.wakes.nudged.push(w.token);
+                    self.wakes.nudged(w.token);
                 }
             } else if w.token.try_claim(w.case) {
                 w.slot.fail();
