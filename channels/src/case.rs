@@ -2,7 +2,8 @@
 //! how to try its operation now, how to wait on its channel, and how to collect or
 //! undo the outcome. `select.rs` drives them through `dyn Case`, whatever their `T`.
 
-use crate::chan::{Chan, Reservation, Waiter};
+use crate::chan::{Chan, Entry, Reservation, Waiter};
+use crate::lone::LoneCase;
 use crate::loom::Arc;
 use crate::slot::{RecvOutcome, RecvSlot, SendOutcome, SendSlot};
 use crate::token::Token;
@@ -57,7 +58,7 @@ pub trait Case {
 #[allow(missing_debug_implementations)]
 pub struct RecvCase<'a, T> {
     chan: &'a Chan<T>,
-    slot: Option<Arc<RecvSlot<T>>>,
+    entry: Option<Arc<Entry<RecvSlot<T>>>>,
     output: Option<Option<T>>,
     chosen: bool,
 }
@@ -67,7 +68,7 @@ impl<'a, T> RecvCase<'a, T> {
     pub fn new(rx: &'a Receiver<T>) -> Self {
         RecvCase {
             chan: rx.chan(),
-            slot: None,
+            entry: None,
             output: None,
             chosen: false,
         }
@@ -78,7 +79,7 @@ impl<'a, T> RecvCase<'a, T> {
     pub(crate) fn from_parts(chan: &'a Chan<T>, parts: RecvParts<T>) -> Self {
         RecvCase {
             chan,
-            slot: parts.slot,
+            entry: parts.entry,
             output: parts.output,
             chosen: false,
         }
@@ -86,7 +87,7 @@ impl<'a, T> RecvCase<'a, T> {
 
     pub(crate) fn into_parts(self) -> RecvParts<T> {
         RecvParts {
-            slot: self.slot,
+            entry: self.entry,
             output: self.output,
         }
     }
@@ -101,7 +102,7 @@ impl<'a, T> RecvCase<'a, T> {
 
     /// Ready for another round of a reused `Select`.
     pub(crate) fn reset(&mut self) {
-        self.slot = None;
+        self.entry = None;
         self.output = None;
         self.chosen = false;
     }
@@ -143,13 +144,9 @@ impl<T> Case for RecvCase<'_, T> {
         if ch.recv_ready(Some(token)) {
             return true;
         }
-        let slot = Arc::new(RecvSlot::new());
-        self.slot = Some(slot.clone());
-        ch.push_recv_waiter(Waiter {
-            token: token.clone(),
-            case: index,
-            slot,
-        });
+        let entry = Arc::new(Entry::of_select(token.clone(), RecvSlot::new()));
+        self.entry = Some(entry.clone());
+        ch.push_recv_waiter(Waiter { entry, case: index });
         false
     }
 
@@ -158,8 +155,11 @@ impl<T> Case for RecvCase<'_, T> {
     }
 
     fn collect(&mut self) -> Collected {
-        let slot = self.slot.as_ref().expect("a claimed recv case has a slot");
-        match slot.take() {
+        let entry = self
+            .entry
+            .as_ref()
+            .expect("a claimed recv case has an entry");
+        match entry.slot.take() {
             RecvOutcome::Value(v) => self.output = Some(Some(v)),
             RecvOutcome::Closed => self.output = Some(None),
             RecvOutcome::Retry => return Collected::Retry,
@@ -171,7 +171,7 @@ impl<T> Case for RecvCase<'_, T> {
     fn abandon(&mut self) {
         let value = match self.output.take() {
             Some(v) => v,
-            None => self.slot.as_ref().and_then(|s| s.abandon()),
+            None => self.entry.as_ref().and_then(|e| e.slot.abandon()),
         };
         if let Some(v) = value {
             self.chan.lock().put_back(v);
@@ -183,16 +183,53 @@ impl<T> Case for RecvCase<'_, T> {
     }
 }
 
+impl<T> LoneCase for RecvCase<'_, T> {
+    fn try_or_queue(&mut self, token: &dyn Fn() -> Token) -> bool {
+        // The last entry goes before the lock: its drop runs no foreign code, but
+        // nothing is freed under the lock that need not be.
+        drop(self.entry.take());
+        let mut ch = self.chan.lock();
+        if let Ok(v) = ch.try_recv(None) {
+            self.output = Some(v);
+            return true;
+        }
+        // Not ready, under this same lock: queueing now keeps invariant 1.
+        let entry = Arc::new(Entry::lone(token(), RecvSlot::new()));
+        ch.push_recv_waiter(Waiter {
+            entry: entry.clone(),
+            case: 0,
+        });
+        self.entry = Some(entry);
+        false
+    }
+
+    fn token(&self) -> &Token {
+        self.entry
+            .as_ref()
+            .expect("a queued recv has an entry")
+            .token()
+    }
+
+    fn dequeue(&mut self) {
+        let token = self
+            .entry
+            .as_ref()
+            .expect("a queued recv has an entry")
+            .token();
+        self.chan.lock().remove_waiters(token);
+    }
+}
+
 /// A `RecvCase` without its channel borrow.
 pub(crate) struct RecvParts<T> {
-    slot: Option<Arc<RecvSlot<T>>>,
+    entry: Option<Arc<Entry<RecvSlot<T>>>>,
     output: Option<Option<T>>,
 }
 
 impl<T> Default for RecvParts<T> {
     fn default() -> Self {
         RecvParts {
-            slot: None,
+            entry: None,
             output: None,
         }
     }
@@ -204,7 +241,7 @@ impl<T> Default for RecvParts<T> {
 pub struct SendCase<'a, T> {
     chan: &'a Chan<T>,
     value: Option<T>,
-    slot: Option<Arc<SendSlot<T>>>,
+    entry: Option<Arc<Entry<SendSlot<T>>>>,
     output: Option<Result<(), SendError<T>>>,
     chosen: bool,
 }
@@ -219,7 +256,7 @@ impl<'a, T> SendCase<'a, T> {
         SendCase {
             chan,
             value: Some(value),
-            slot: None,
+            entry: None,
             output: None,
             chosen: false,
         }
@@ -271,10 +308,10 @@ impl<T> Case for SendCase<'_, T> {
 
     fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
         let value = &mut self.value;
-        self.slot = queue_send(self.chan, token, index, || {
+        self.entry = queue_send(self.chan, token, index, || {
             SendSlot::with_value(value.take().expect("a send case registers with its value"))
         });
-        self.slot.is_none()
+        self.entry.is_none()
     }
 
     fn unregister(&mut self, token: &Arc<Token>) {
@@ -282,8 +319,8 @@ impl<T> Case for SendCase<'_, T> {
     }
 
     fn withdraw(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            match slot.outcome() {
+        if let Some(entry) = self.entry.take() {
+            match entry.slot.outcome() {
                 SendOutcome::NotSent(v) => self.value = Some(v),
                 _ => unreachable!("an aborted select's send was completed"),
             }
@@ -291,14 +328,17 @@ impl<T> Case for SendCase<'_, T> {
     }
 
     fn collect(&mut self) -> Collected {
-        let slot = self.slot.as_ref().expect("a claimed send case has a slot");
+        let entry = self
+            .entry
+            .as_ref()
+            .expect("a claimed send case has an entry");
         // The claim comes first and the hand-off right after, both under the channel
         // lock: a look in between finds the value still here; the claimer's notify
         // follows its unlock.
-        let Some(outcome) = slot.finished() else {
+        let Some(outcome) = entry.slot.finished() else {
             return Collected::Pending;
         };
-        self.slot = None;
+        self.entry = None;
         self.output = Some(outcome.map_err(SendError));
         Collected::Done
     }
@@ -310,6 +350,44 @@ impl<T> Case for SendCase<'_, T> {
     }
 }
 
+impl<T> LoneCase for SendCase<'_, T> {
+    fn try_or_queue(&mut self, token: &dyn Fn() -> Token) -> bool {
+        let value = self.value.take().expect("a send tries with its value");
+        let mut ch = self.chan.lock();
+        match ch.try_send(value, None) {
+            Ok(()) => self.output = Some(Ok(())),
+            Err(TrySendError::Closed(v)) => self.output = Some(Err(SendError(v))),
+            Err(TrySendError::Full(v)) => {
+                // Not ready, under this same lock: queueing now keeps invariant 1.
+                let entry = Arc::new(Entry::lone(token(), SendSlot::with_value(v)));
+                ch.push_send_waiter(Waiter {
+                    entry: entry.clone(),
+                    case: 0,
+                });
+                self.entry = Some(entry);
+                return false;
+            }
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.entry
+            .as_ref()
+            .expect("a queued send has an entry")
+            .token()
+    }
+
+    fn dequeue(&mut self) {
+        let token = self
+            .entry
+            .as_ref()
+            .expect("a queued send has an entry")
+            .token();
+        self.chan.lock().remove_waiters(token);
+    }
+}
+
 /// Queues a send waiter for `token` unless the channel is ready now for someone
 /// else's entries than ours (chan.rs, invariant 1): `None` then, and the select tries
 /// again. `slot` is made only when the waiter is queued.
@@ -318,24 +396,23 @@ fn queue_send<T>(
     token: &Arc<Token>,
     index: usize,
     slot: impl FnOnce() -> SendSlot<T>,
-) -> Option<Arc<SendSlot<T>>> {
+) -> Option<Arc<Entry<SendSlot<T>>>> {
     let mut ch = chan.lock();
     if ch.send_ready(Some(token)) {
         return None;
     }
-    let slot = Arc::new(slot());
+    let entry = Arc::new(Entry::of_select(token.clone(), slot()));
     ch.push_send_waiter(Waiter {
-        token: token.clone(),
+        entry: entry.clone(),
         case: index,
-        slot: slot.clone(),
     });
-    Some(slot)
+    Some(entry)
 }
 
 /// `Select::send(&tx)`: chosen without a value, which `SelectedOperation::send` gives.
 pub(crate) struct DeferredSendCase<'a, T> {
     chan: &'a Chan<T>,
-    slot: Option<Arc<SendSlot<T>>>,
+    entry: Option<Arc<Entry<SendSlot<T>>>>,
     pub(crate) reservation: Option<Reservation<T>>,
 }
 
@@ -343,7 +420,7 @@ impl<'a, T> DeferredSendCase<'a, T> {
     pub(crate) fn new(chan: &'a Chan<T>) -> Self {
         DeferredSendCase {
             chan,
-            slot: None,
+            entry: None,
             reservation: None,
         }
     }
@@ -360,7 +437,7 @@ impl<'a, T> DeferredSendCase<'a, T> {
     /// An ordinary blocking send on the same channel.
     pub(crate) fn send_blocking_fallback(&mut self, value: T) -> Result<(), SendError<T>> {
         let mut case = SendCase::on(self.chan, value);
-        let _ = crate::select::Engine::new(false).block(&mut [&mut case as &mut dyn Case], None);
+        let _ = crate::lone::Lone::default().block(&mut case, None);
         case.into_output()
     }
 }
@@ -382,13 +459,13 @@ impl<T> Case for DeferredSendCase<'_, T> {
     }
 
     fn register(&mut self, token: &Arc<Token>, index: usize) -> bool {
-        self.slot = queue_send(self.chan, token, index, SendSlot::deferred);
-        self.slot.is_none()
+        self.entry = queue_send(self.chan, token, index, SendSlot::deferred);
+        self.entry.is_none()
     }
 
     fn unregister(&mut self, token: &Arc<Token>) {
         self.chan.lock().remove_waiters(token);
-        self.slot = None;
+        self.entry = None;
     }
 
     fn collect(&mut self) -> Collected {

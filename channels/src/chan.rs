@@ -38,10 +38,87 @@ pub(crate) struct Chan<T> {
     pub(crate) receivers: AtomicUsize,
 }
 
+/// A waiting operation's place in a queue: its token and slot in one allocation. A lone
+/// `send`/`recv` owns its token; the cases of a select share theirs.
+pub(crate) struct Entry<S> {
+    token: EntryToken,
+    pub(crate) slot: S,
+}
+
+enum EntryToken {
+    Own(Token),
+    Shared(Arc<Token>),
+}
+
+impl<S> Entry<S> {
+    /// A lone operation's entry.
+    pub(crate) fn lone(token: Token, slot: S) -> Entry<S> {
+        Entry {
+            token: EntryToken::Own(token),
+            slot,
+        }
+    }
+
+    /// One case of a select.
+    pub(crate) fn of_select(token: Arc<Token>, slot: S) -> Entry<S> {
+        Entry {
+            token: EntryToken::Shared(token),
+            slot,
+        }
+    }
+
+    pub(crate) fn token(&self) -> &Token {
+        match &self.token {
+            EntryToken::Own(t) => t,
+            EntryToken::Shared(t) => t,
+        }
+    }
+}
+
 pub(crate) struct Waiter<S> {
-    pub(crate) token: Arc<Token>,
+    pub(crate) entry: Arc<Entry<S>>,
     pub(crate) case: usize,
-    pub(crate) slot: Arc<S>,
+}
+
+impl<S> Waiter<S> {
+    fn token(&self) -> &Token {
+        self.entry.token()
+    }
+
+    fn slot(&self) -> &S {
+        &self.entry.slot
+    }
+
+    fn is(&self, own: Option<&Token>) -> bool {
+        own.is_some_and(|o| std::ptr::eq(o, self.token()))
+    }
+}
+
+/// A waiter to notify after the unlock (its entry keeps its token alive).
+pub(crate) enum Claimed<T> {
+    Recv(Arc<Entry<RecvSlot<T>>>),
+    Send(Arc<Entry<SendSlot<T>>>),
+}
+
+impl<T> Claimed<T> {
+    fn token(&self) -> &Token {
+        match self {
+            Claimed::Recv(e) => e.token(),
+            Claimed::Send(e) => e.token(),
+        }
+    }
+}
+
+impl<T> From<Waiter<RecvSlot<T>>> for Claimed<T> {
+    fn from(w: Waiter<RecvSlot<T>>) -> Self {
+        Claimed::Recv(w.entry)
+    }
+}
+
+impl<T> From<Waiter<SendSlot<T>>> for Claimed<T> {
+    fn from(w: Waiter<SendSlot<T>>) -> Self {
+        Claimed::Send(w.entry)
+    }
 }
 
 pub(crate) struct State<T> {
@@ -59,31 +136,39 @@ pub(crate) struct State<T> {
     on_disconnect: Option<Box<dyn FnOnce() + Send>>,
 }
 
-/// Tokens to notify once the lock is released.
-#[derive(Default)]
-pub(crate) struct Wakes {
+/// Waiters to notify once the lock is released.
+pub(crate) struct Wakes<T> {
     /// The usual case: one claimed waiter (no allocation).
-    claimed: Option<Arc<Token>>,
+    claimed: Option<Claimed<T>>,
     /// The rest, after a close or for deferred sends: `true` to nudge, not notify.
-    more: Vec<(Arc<Token>, bool)>,
+    more: Vec<(Claimed<T>, bool)>,
 }
 
-impl Wakes {
-    fn claimed(&mut self, t: Arc<Token>) {
+impl<T> Default for Wakes<T> {
+    fn default() -> Self {
+        Wakes {
+            claimed: None,
+            more: Vec::new(),
+        }
+    }
+}
+
+impl<T> Wakes<T> {
+    fn claimed(&mut self, w: impl Into<Claimed<T>>) {
         match self.claimed {
-            None => self.claimed = Some(t),
-            Some(_) => self.more.push((t, false)),
+            None => self.claimed = Some(w.into()),
+            Some(_) => self.more.push((w.into(), false)),
         }
     }
 
-    fn nudged(&mut self, t: Arc<Token>) {
-        self.more.push((t, true));
+    fn nudged(&mut self, w: impl Into<Claimed<T>>) {
+        self.more.push((w.into(), true));
     }
 
     #[inline]
     fn run(&mut self) {
-        if let Some(t) = self.claimed.take() {
-            t.notify();
+        if let Some(w) = self.claimed.take() {
+            w.token().notify();
         }
         if !self.more.is_empty() {
             self.run_more();
@@ -92,11 +177,11 @@ impl Wakes {
 
     #[cold]
     fn run_more(&mut self) {
-        for (t, nudge) in std::mem::take(&mut self.more) {
+        for (w, nudge) in std::mem::take(&mut self.more) {
             if nudge {
-                t.nudge();
+                w.token().nudge();
             } else {
-                t.notify();
+                w.token().notify();
             }
         }
     }
@@ -123,7 +208,7 @@ pub(crate) struct Locked<'a, T> {
     chan: &'a Chan<T>,
     s: Guard<'a, T>,
     changed: bool,
-    pub(crate) wakes: Wakes,
+    pub(crate) wakes: Wakes<T>,
 }
 
 impl<T> Chan<T> {
@@ -184,26 +269,25 @@ impl<T> Drop for Locked<'_, T> {
     }
 }
 
-fn pop_claimable<S>(q: &mut VecDeque<Waiter<S>>, own: Option<&Arc<Token>>) -> Option<Waiter<S>> {
+fn pop_claimable<S>(q: &mut VecDeque<Waiter<S>>, own: Option<&Token>) -> Option<Waiter<S>> {
     // Stale entries at the front are dropped (invariant 3); our own are skipped.
     let mut i = 0;
     while i < q.len() {
         let w = &q[i];
-        if own.is_some_and(|o| Arc::ptr_eq(o, &w.token)) {
+        if w.is(own) {
             i += 1;
             continue;
         }
         let w = q.remove(i).expect("index in range");
-        if w.token.try_claim(w.case) {
+        if w.token().try_claim(w.case) {
             return Some(w);
         }
     }
     None
 }
 
-fn has_claimable<S>(q: &VecDeque<Waiter<S>>, own: Option<&Arc<Token>>) -> bool {
-    q.iter()
-        .any(|w| w.token.is_waiting() && !own.is_some_and(|o| Arc::ptr_eq(o, &w.token)))
+fn has_claimable<S>(q: &VecDeque<Waiter<S>>, own: Option<&Token>) -> bool {
+    q.iter().any(|w| w.token().is_waiting() && !w.is(own))
 }
 
 impl<T> Locked<'_, T> {
@@ -225,7 +309,7 @@ impl<T> Locked<'_, T> {
     }
 
     /// Would a send complete (or fail) now? `own`: entries to ignore (our select's).
-    pub(crate) fn send_ready(&self, own: Option<&Arc<Token>>) -> bool {
+    pub(crate) fn send_ready(&self, own: Option<&Token>) -> bool {
         if self.chan.never {
             return false;
         }
@@ -233,7 +317,7 @@ impl<T> Locked<'_, T> {
     }
 
     /// Would a receive complete now?
-    pub(crate) fn recv_ready(&self, own: Option<&Arc<Token>>) -> bool {
+    pub(crate) fn recv_ready(&self, own: Option<&Token>) -> bool {
         if self.chan.never {
             return false;
         }
@@ -244,7 +328,7 @@ impl<T> Locked<'_, T> {
     pub(crate) fn try_send(
         &mut self,
         value: T,
-        own: Option<&Arc<Token>>,
+        own: Option<&Token>,
     ) -> Result<(), TrySendError<T>> {
         if self.chan.never {
             return Err(TrySendError::Full(value));
@@ -255,9 +339,9 @@ impl<T> Locked<'_, T> {
         let mut value = value;
         while let Some(r) = pop_claimable(&mut self.s.recvq, own) {
             self.touch();
-            match r.slot.put(Some(value)) {
+            match r.slot().put(Some(value)) {
                 Ok(()) => {
-                    self.wakes.claimed(r.token);
+                    self.wakes.claimed(r);
                     return Ok(());
                 }
                 // Claimed earlier by a deferred send, then abandoned: next one.
@@ -285,10 +369,10 @@ impl<T> Locked<'_, T> {
                 }
                 self.try_send(value, None)
             }
-            Reservation::Receiver(w) => match w.slot.put(Some(value)) {
+            Reservation::Receiver(w) => match w.slot().put(Some(value)) {
                 Ok(()) => {
                     self.touch();
-                    self.wakes.claimed(w.token);
+                    self.wakes.claimed(w);
                     Ok(())
                 }
                 // The receiver left after we chose it: an ordinary send now.
@@ -300,7 +384,7 @@ impl<T> Locked<'_, T> {
 
     /// Chooses a deferred send: reserves a buffer place, or claims a waiting receiver
     /// (returned, to be given the value later). `None` when not ready.
-    pub(crate) fn reserve_send(&mut self, own: Option<&Arc<Token>>) -> Option<Reservation<T>> {
+    pub(crate) fn reserve_send(&mut self, own: Option<&Token>) -> Option<Reservation<T>> {
         if self.chan.never {
             return None;
         }
@@ -332,15 +416,15 @@ impl<T> Locked<'_, T> {
             Reservation::Receiver(w) => {
                 // Its select is committed to this case but gets no value: it selects
                 // again (nothing moved, so nothing is lost or duplicated).
-                w.slot.retry();
-                self.wakes.claimed(w.token);
+                w.slot().retry();
+                self.wakes.claimed(w);
             }
             _ => {}
         }
     }
 
     /// Receives now if it can. `Ok(None)`: closed and drained.
-    pub(crate) fn try_recv(&mut self, own: Option<&Arc<Token>>) -> Result<Option<T>, ()> {
+    pub(crate) fn try_recv(&mut self, own: Option<&Token>) -> Result<Option<T>, ()> {
         if self.chan.never {
             return Err(());
         }
@@ -354,9 +438,9 @@ impl<T> Locked<'_, T> {
         }
         while let Some(w) = pop_claimable_send(&mut self.s.sendq, own) {
             self.touch();
-            match w.slot.take() {
+            match w.slot().take() {
                 Some(v) => {
-                    self.wakes.claimed(w.token);
+                    self.wakes.claimed(w);
                     return Ok(Some(v));
                 }
                 None => {
@@ -377,9 +461,9 @@ impl<T> Locked<'_, T> {
             return;
         }
         while let Some(w) = pop_claimable_send(&mut self.s.sendq, None) {
-            if let Some(v) = w.slot.take() {
+            if let Some(v) = w.slot().take() {
                 self.s.buf.push_back(v);
-                self.wakes.claimed(w.token);
+                self.wakes.claimed(w);
                 return;
             }
         }
@@ -389,8 +473,8 @@ impl<T> Locked<'_, T> {
     fn nudge_senders(&mut self) {
         let s = &mut *self.s;
         s.sendq.retain(|w| {
-            if w.slot.is_deferred() && w.token.is_waiting() {
-                self.wakes.nudged(w.token.clone());
+            if w.slot().is_deferred() && w.token().is_waiting() {
+                self.wakes.nudged(Claimed::Send(w.entry.clone()));
                 false
             } else {
                 true
@@ -412,10 +496,10 @@ impl<T> Locked<'_, T> {
         self.s.sendq.push_back(w);
     }
 
-    pub(crate) fn remove_waiters(&mut self, token: &Arc<Token>) {
+    pub(crate) fn remove_waiters(&mut self, token: &Token) {
         let before = self.s.recvq.len() + self.s.sendq.len();
-        self.s.recvq.retain(|w| !Arc::ptr_eq(&w.token, token));
-        self.s.sendq.retain(|w| !Arc::ptr_eq(&w.token, token));
+        self.s.recvq.retain(|w| !w.is(Some(token)));
+        self.s.sendq.retain(|w| !w.is(Some(token)));
         if self.s.recvq.len() + self.s.sendq.len() != before {
             self.touch();
         }
@@ -430,9 +514,9 @@ impl<T> Locked<'_, T> {
         }
         let mut value = value;
         while let Some(r) = pop_claimable(&mut self.s.recvq, None) {
-            match r.slot.put(Some(value)) {
+            match r.slot().put(Some(value)) {
                 Ok(()) => {
-                    self.wakes.claimed(r.token);
+                    self.wakes.claimed(r);
                     return;
                 }
                 Err(v) => value = v.expect("put Some gives Some back"),
@@ -478,22 +562,22 @@ impl<T> Locked<'_, T> {
 
     fn fail_waiters(&mut self, receivers_too: bool) {
         for w in std::mem::take(&mut self.s.sendq) {
-            if w.slot.is_deferred() {
+            if w.slot().is_deferred() {
                 // A send would fail now: "ready". Its owner looks again and sees it.
-                if w.token.is_waiting() {
-                    self.wakes.nudged(w.token);
+                if w.token().is_waiting() {
+                    self.wakes.nudged(w);
                 }
-            } else if w.token.try_claim(w.case) {
-                w.slot.fail();
-                self.wakes.claimed(w.token);
+            } else if w.token().try_claim(w.case) {
+                w.slot().fail();
+                self.wakes.claimed(w);
             }
         }
         if receivers_too {
             for w in std::mem::take(&mut self.s.recvq) {
-                if w.token.try_claim(w.case) {
+                if w.token().try_claim(w.case) {
                     // An abandoned slot refuses; nothing to deliver either way.
-                    let _ = w.slot.put(None);
-                    self.wakes.claimed(w.token);
+                    let _ = w.slot().put(None);
+                    self.wakes.claimed(w);
                 }
             }
         }
@@ -504,29 +588,26 @@ impl<T> Locked<'_, T> {
 /// its owner chooses it by reserving (`reserve_send`).
 fn pop_claimable_send<T>(
     q: &mut VecDeque<Waiter<SendSlot<T>>>,
-    own: Option<&Arc<Token>>,
+    own: Option<&Token>,
 ) -> Option<Waiter<SendSlot<T>>> {
     let mut i = 0;
     while i < q.len() {
         let w = &q[i];
-        if w.slot.is_deferred() || own.is_some_and(|o| Arc::ptr_eq(o, &w.token)) {
+        if w.slot().is_deferred() || w.is(own) {
             i += 1;
             continue;
         }
         let w = q.remove(i).expect("index in range");
-        if w.token.try_claim(w.case) {
+        if w.token().try_claim(w.case) {
             return Some(w);
         }
     }
     None
 }
 
-fn has_claimable_send<T>(q: &VecDeque<Waiter<SendSlot<T>>>, own: Option<&Arc<Token>>) -> bool {
-    q.iter().any(|w| {
-        !w.slot.is_deferred()
-            && w.token.is_waiting()
-            && !own.is_some_and(|o| Arc::ptr_eq(o, &w.token))
-    })
+fn has_claimable_send<T>(q: &VecDeque<Waiter<SendSlot<T>>>, own: Option<&Token>) -> bool {
+    q.iter()
+        .any(|w| !w.slot().is_deferred() && w.token().is_waiting() && !w.is(own))
 }
 
 /// Left over by the last receiver: dropped (and the hook run) outside the lock.

@@ -1,12 +1,12 @@
 //! `Sender` and `Receiver`: the two ends, their constructors, and every operation
-//! (async, non-blocking, blocking) built on the select engine with one case.
+//! (async, non-blocking, blocking), each a lone case (`lone.rs`).
 
-use crate::case::{Case, RecvCase, RecvParts, SendCase};
+use crate::case::{RecvCase, RecvParts, SendCase};
 use crate::chan::Chan;
+use crate::lone::Lone;
 use crate::loom::atomic::Ordering::*;
 use crate::loom::Arc;
-use crate::select::Engine;
-use crate::{coop, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::{RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -105,8 +105,7 @@ impl<T> Sender<T> {
     pub fn send(&self, value: T) -> SendFut<'_, T> {
         SendFut {
             case: SendCase::new(self, value),
-            engine: None,
-            proceeded: false,
+            lone: Lone::default(),
         }
     }
 
@@ -118,7 +117,7 @@ impl<T> Sender<T> {
     /// Sends from a plain thread, blocking it while it waits.
     pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
         let mut case = SendCase::new(self, value);
-        let _ = Engine::new(false).block(&mut [&mut case as &mut dyn Case], None);
+        let _ = Lone::default().block(&mut case, None);
         case.into_output()
     }
 
@@ -126,8 +125,8 @@ impl<T> Sender<T> {
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         let mut case = SendCase::new(self, value);
         let deadline = Instant::now().checked_add(timeout);
-        match Engine::new(false).block(&mut [&mut case as &mut dyn Case], deadline) {
-            Ok(_) => case
+        match Lone::default().block(&mut case, deadline) {
+            Ok(()) => case
                 .into_output()
                 .map_err(|e| SendTimeoutError::Closed(e.0)),
             Err(()) => Err(SendTimeoutError::Timeout(case.into_value())),
@@ -163,8 +162,7 @@ impl<T> Receiver<T> {
     pub fn recv(&self) -> RecvFut<'_, T> {
         RecvFut {
             case: RecvCase::new(self),
-            engine: None,
-            proceeded: false,
+            lone: Lone::default(),
         }
     }
 
@@ -180,7 +178,7 @@ impl<T> Receiver<T> {
     /// Receives on a plain thread, blocking it while it waits.
     pub fn recv_blocking(&self) -> Option<T> {
         let mut case = RecvCase::new(self);
-        let _ = Engine::new(false).block(&mut [&mut case as &mut dyn Case], None);
+        let _ = Lone::default().block(&mut case, None);
         case.into_output()
     }
 
@@ -188,8 +186,8 @@ impl<T> Receiver<T> {
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let mut case = RecvCase::new(self);
         let deadline = Instant::now().checked_add(timeout);
-        match Engine::new(false).block(&mut [&mut case as &mut dyn Case], deadline) {
-            Ok(_) => case.into_output().ok_or(RecvTimeoutError::Closed),
+        match Lone::default().block(&mut case, deadline) {
+            Ok(()) => case.into_output().ok_or(RecvTimeoutError::Closed),
             Err(()) => Err(RecvTimeoutError::Timeout),
         }
     }
@@ -240,7 +238,7 @@ impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         if let Some(mut st) = self.stream.take() {
             let mut case = RecvCase::from_parts(&self.chan, st.parts);
-            st.engine.cancel(&mut [&mut case as &mut dyn Case]);
+            st.lone.cancel(&mut case);
         }
         if self.chan.receivers.fetch_sub(1, AcqRel) == 1 {
             let buffered = self.chan.lock().disconnect_receivers();
@@ -273,83 +271,26 @@ impl<T> fmt::Debug for Receiver<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SendFut<'a, T> {
     case: SendCase<'a, T>,
-    /// Made only if the operation must wait (`poll_lone`).
-    engine: Option<Box<Engine>>,
-    proceeded: bool,
+    lone: Lone,
 }
 
 /// The future of [`Receiver::recv`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct RecvFut<'a, T> {
     case: RecvCase<'a, T>,
-    /// Made only if the operation must wait (`poll_lone`).
-    engine: Option<Box<Engine>>,
-    proceeded: bool,
+    lone: Lone,
 }
 
-// Neither future holds self-references: the engine and case are plain data.
+// Neither future holds self-references: the case and its state are plain data.
 impl<T> Unpin for SendFut<'_, T> {}
 impl<T> Unpin for RecvFut<'_, T> {}
-
-/// Polls a lone `send`/`recv`: first the operation itself, under its channel's lock,
-/// and only if it cannot complete now the select engine (boxed, so that the future
-/// stays small: it is moved into its task's state at every `.await`, and the engine
-/// would make that a call to `memcpy`). Same outcome as the engine's own first try.
-fn poll_lone(
-    engine: &mut Option<Box<Engine>>,
-    case: &mut dyn Case,
-    proceeded: &mut bool,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    if engine.is_none() {
-        if !*proceeded {
-            std::task::ready!(coop::poll_proceed(cx));
-            *proceeded = true;
-        }
-        if case.try_now().is_ok() {
-            coop::spend();
-            return Poll::Ready(());
-        }
-        *engine = Some(Box::new(Engine::new(false)));
-    }
-    let engine = engine.as_mut().expect("made above");
-    poll_one(engine, case, proceeded, cx)
-}
-
-/// Polls a one-case select with the coop budget: a completion without waiting spends.
-fn poll_one(
-    engine: &mut Engine,
-    case: &mut dyn Case,
-    proceeded: &mut bool,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    if !*proceeded {
-        std::task::ready!(coop::poll_proceed(cx));
-        *proceeded = true;
-    }
-    let first = !engine.has_waited();
-    match engine.poll(&mut [case], cx.waker()) {
-        Poll::Ready(_) => {
-            if first {
-                coop::spend();
-            }
-            Poll::Ready(())
-        }
-        Poll::Pending => Poll::Pending,
-    }
-}
 
 impl<T> Future for SendFut<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        std::task::ready!(poll_lone(
-            &mut this.engine,
-            &mut this.case,
-            &mut this.proceeded,
-            cx
-        ));
+        std::task::ready!(this.lone.poll(&mut this.case, cx));
         Poll::Ready(this.case.take_output())
     }
 }
@@ -359,29 +300,20 @@ impl<T> Future for RecvFut<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        std::task::ready!(poll_lone(
-            &mut this.engine,
-            &mut this.case,
-            &mut this.proceeded,
-            cx
-        ));
+        std::task::ready!(this.lone.poll(&mut this.case, cx));
         Poll::Ready(this.case.take_output())
     }
 }
 
 impl<T> Drop for SendFut<'_, T> {
     fn drop(&mut self) {
-        if let Some(engine) = &mut self.engine {
-            engine.cancel(&mut [&mut self.case as &mut dyn Case]);
-        }
+        self.lone.cancel(&mut self.case);
     }
 }
 
 impl<T> Drop for RecvFut<'_, T> {
     fn drop(&mut self) {
-        if let Some(engine) = &mut self.engine {
-            engine.cancel(&mut [&mut self.case as &mut dyn Case]);
-        }
+        self.lone.cancel(&mut self.case);
     }
 }
 
@@ -400,7 +332,7 @@ impl<T> fmt::Debug for RecvFut<'_, T> {
 /// A `Receiver`'s pending `poll_next`, kept between polls.
 struct StreamState<T> {
     parts: RecvParts<T>,
-    engine: Engine,
+    lone: Lone,
 }
 
 impl<T> futures_core::Stream for Receiver<T> {
@@ -408,29 +340,26 @@ impl<T> futures_core::Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        if this.stream.is_none() {
-            std::task::ready!(coop::poll_proceed(cx));
-            this.stream = Some(Box::new(StreamState {
-                parts: RecvParts::default(),
-                engine: Engine::new(false),
-            }));
-        }
-        let st = this.stream.as_mut().expect("set above");
-        let mut case = RecvCase::from_parts(&this.chan, std::mem::take(&mut st.parts));
-        let first = !st.engine.has_waited();
-        let res = st
-            .engine
-            .poll(&mut [&mut case as &mut dyn Case], cx.waker());
-        match res {
-            Poll::Ready(_) => {
+        // State is boxed only while a receive waits: a ready one allocates nothing.
+        let (parts, mut lone) = match this.stream.as_mut() {
+            Some(st) => (std::mem::take(&mut st.parts), std::mem::take(&mut st.lone)),
+            None => (RecvParts::default(), Lone::default()),
+        };
+        let mut case = RecvCase::from_parts(&this.chan, parts);
+        match lone.poll(&mut case, cx) {
+            Poll::Ready(()) => {
                 this.stream = None;
-                if first {
-                    coop::spend();
-                }
                 Poll::Ready(case.into_output())
             }
             Poll::Pending => {
-                st.parts = case.into_parts();
+                let parts = case.into_parts();
+                match this.stream.as_mut() {
+                    Some(st) => {
+                        st.parts = parts;
+                        st.lone = lone;
+                    }
+                    None => this.stream = Some(Box::new(StreamState { parts, lone })),
+                }
                 Poll::Pending
             }
         }

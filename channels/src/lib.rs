@@ -12,7 +12,7 @@
 //!
 //! Layout: `chan.rs` the channel and its lock-held protocol, `slot.rs` where a blocked
 //! value waits, `token.rs` the selection token, `case.rs` the cases, `select.rs` the
-//! engine all waits go through, `handles.rs` the ends and their operations,
+//! engine a select waits with, `lone.rs` a lone operation's shorter way, `handles.rs` the ends and their operations,
 //! `select_macro.rs` and `dynamic.rs` the two selects, `err.rs` the errors; `loom.rs`
 //! the door to atomics, locks and parking that the loom models (`tests/`) swap.
 
@@ -25,6 +25,7 @@ pub mod coop;
 mod dynamic;
 mod err;
 mod handles;
+mod lone;
 mod loom;
 mod select;
 mod select_macro;

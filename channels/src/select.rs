@@ -124,7 +124,7 @@ impl Order {
 /// Spins with growing pauses, then yields a few times (crossbeam's `Backoff`); true
 /// if the token was claimed meanwhile. Under loom, no spinning: the models explore
 /// the park.
-fn spin_until_selected(token: &Token) -> bool {
+pub(crate) fn spin_until_selected(token: &Token) -> bool {
     if cfg!(loom) {
         return false;
     }
