@@ -44,6 +44,8 @@ pub(crate) struct Lone {
 
 enum Step {
     Ready,
+    /// Just queued: the token holds the waker (or thread) this poll came with.
+    Queued,
     Wait,
 }
 
@@ -55,7 +57,7 @@ impl Lone {
                     return Step::Ready;
                 }
                 self.queued = true;
-                return Step::Wait;
+                return Step::Queued;
             }
             if case.token().selected().is_none() {
                 return Step::Wait;
@@ -95,6 +97,10 @@ impl Lone {
                     }
                     return Poll::Ready(());
                 }
+                Step::Queued => {
+                    self.waited = true;
+                    return Poll::Pending;
+                }
                 Step::Wait => {
                     self.waited = true;
                     if case.token().set_waker(cx.waker()) && !looked_again {
@@ -118,8 +124,8 @@ impl Lone {
         loop {
             match self.step(case, &token) {
                 Step::Ready => return Ok(()),
-                Step::Wait if spin_until_selected(case.token()) => {}
-                Step::Wait => match deadline {
+                Step::Queued | Step::Wait if spin_until_selected(case.token()) => {}
+                Step::Queued | Step::Wait => match deadline {
                     None => thread::park(),
                     Some(d) => {
                         let now = Instant::now();
