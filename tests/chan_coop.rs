@@ -3,8 +3,8 @@
 //! a single poll runs while the first is still looping.
 //!
 //! The busy goroutine loops until the other one has run, so without yields the test
-//! could only end by sysmon's retake; the assertions check, by poll counts and flags,
-//! that the busy one yielded (returned Pending) and was still busy when the other ran.
+//! could only end by sysmon's retake; the assertions check, by counts of `Pending` and
+//! flags, that the busy one yielded and was still busy when the other ran.
 
 mod support;
 
@@ -12,22 +12,25 @@ use gort::chan::{bounded, unbounded};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use support::{eventually, Watchdog};
+use support::Watchdog;
 
-/// Counts how often the inner future is polled.
-struct Polls<F> {
+/// Counts how often the inner future returned `Pending` (gave its P up).
+struct Yields<F> {
     inner: Pin<Box<F>>,
-    polls: Arc<AtomicUsize>,
+    yields: Arc<AtomicUsize>,
 }
 
-impl<F: Future> Future for Polls<F> {
+impl<F: Future> Future for Yields<F> {
     type Output = F::Output;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        self.polls.fetch_add(1, SeqCst);
-        self.inner.as_mut().poll(cx)
+        let r = self.inner.as_mut().poll(cx);
+        if r.is_pending() {
+            self.yields.fetch_add(1, SeqCst);
+        }
+        r
     }
 }
 
@@ -44,10 +47,39 @@ enum Busy {
 fn no_starvation(kind: Busy) {
     let rt = gort::Runtime::builder().procs(1).build().unwrap();
     let other_ran = Arc::new(AtomicBool::new(false));
-    let busy_polls = Arc::new(AtomicUsize::new(0));
+    let busy_yields = Arc::new(AtomicUsize::new(0));
     let iterations = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(usize::MAX));
+    let other_handle = Arc::new(Mutex::new(None));
+    // The other goroutine is spawned by the busy one after its first operation: the
+    // busy one is then surely looping on the only P, however late this thread runs.
+    let spawn_other = {
+        let (other_ran, seen, busy_yields, iterations, handle) = (
+            other_ran.clone(),
+            seen.clone(),
+            busy_yields.clone(),
+            iterations.clone(),
+            other_handle.clone(),
+        );
+        move || {
+            let h = gort::go(async move {
+                seen.store(busy_yields.load(SeqCst), SeqCst);
+                let at = iterations.load(SeqCst);
+                other_ran.store(true, SeqCst);
+                at
+            });
+            *handle.lock().unwrap() = Some(h);
+        }
+    };
     let busy = {
         let (other_ran, iterations) = (other_ran.clone(), iterations.clone());
+        let mut spawn_other = Some(spawn_other);
+        let mut did_one = move || {
+            iterations.fetch_add(1, SeqCst);
+            if let Some(spawn) = spawn_other.take() {
+                spawn();
+            }
+        };
         let fut = async move {
             match kind {
                 Busy::Recv => {
@@ -56,14 +88,14 @@ fn no_starvation(kind: Busy) {
                     while !other_ran.load(SeqCst) {
                         let v = rx.recv().await.unwrap();
                         tx.send(v + 1).await.unwrap();
-                        iterations.fetch_add(1, SeqCst);
+                        did_one();
                     }
                 }
                 Busy::Send => {
                     let (tx, rx) = unbounded::<u64>();
                     while !other_ran.load(SeqCst) {
                         tx.send(1).await.unwrap();
-                        iterations.fetch_add(1, SeqCst);
+                        did_one();
                     }
                     drop(rx);
                 }
@@ -75,41 +107,27 @@ fn no_starvation(kind: Busy) {
                     }
                     for _ in 0..n {
                         rx.recv().await.unwrap();
-                        iterations.fetch_add(1, SeqCst);
+                        did_one();
                     }
                 }
             }
         };
-        rt.spawn(Polls {
+        rt.spawn(Yields {
             inner: Box::pin(fut),
-            polls: busy_polls.clone(),
+            yields: busy_yields.clone(),
         })
     };
-    // Spawn the other one only once the busy one is looping.
-    assert!(eventually(Duration::from_secs(10), || iterations
-        .load(SeqCst)
-        > 0));
-    let seen = Arc::new(AtomicUsize::new(usize::MAX));
-    let other = {
-        let (other_ran, seen, busy_polls, iterations) = (
-            other_ran.clone(),
-            seen.clone(),
-            busy_polls.clone(),
-            iterations.clone(),
-        );
-        rt.spawn(async move {
-            seen.store(busy_polls.load(SeqCst), SeqCst);
-            let at = iterations.load(SeqCst);
-            other_ran.store(true, SeqCst);
-            at
-        })
-    };
-    let at = rt.block_on(other).unwrap();
     rt.block_on(busy).unwrap();
-    let polls_then = seen.load(SeqCst);
+    let other = other_handle
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the busy goroutine spawned the other");
+    let at = rt.block_on(other).unwrap();
+    let yields_then = seen.load(SeqCst);
     assert!(
-        polls_then >= 2,
-        "{kind:?}: the busy goroutine never yielded before the other ran (polls {polls_then})"
+        yields_then >= 1,
+        "{kind:?}: the busy goroutine never yielded before the other ran"
     );
     if let Busy::Prefilled = kind {
         assert!(

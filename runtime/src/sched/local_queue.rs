@@ -240,9 +240,9 @@ impl<T: Item> Steal<T> {
     }
 
     /// `runq_steal`: moves half of this ring into `dst` (whose ring must be empty) and
-    /// returns one G to run now. With `steal_next`, an otherwise empty victim gives up
-    /// its `runnext`.
-    pub(crate) fn steal_into(&self, dst: &mut Local<T>, steal_next: bool) -> Option<T> {
+    /// returns one G to run now. An otherwise empty victim gives up its `runnext` as
+    /// `next` says.
+    pub(crate) fn steal_into(&self, dst: &mut Local<T>, next: StealNext) -> Option<T> {
         let dst_inner = &*dst.inner;
         // Relaxed: we own dst's tail. Acquire on head pairs with dst's consumers.
         let dst_t = dst_inner.tail.load(Relaxed);
@@ -250,7 +250,7 @@ impl<T: Item> Steal<T> {
         if dst_t.wrapping_sub(dst_h) > LEN / 2 {
             return None;
         }
-        let n = self.grab(dst_inner, dst_t, steal_next);
+        let n = self.grab(dst_inner, dst_t, next);
         if n == 0 {
             return None;
         }
@@ -266,8 +266,9 @@ impl<T: Item> Steal<T> {
 
     /// `runq_grab`: copies half of the victim's Gs into `dst`'s slots from `dst_t` on
     /// (not yet published) and commits by CAS on the victim's head.
-    fn grab(&self, dst: &Inner<T>, dst_t: u32, steal_next: bool) -> u32 {
+    fn grab(&self, dst: &Inner<T>, dst_t: u32, next_rule: StealNext) -> u32 {
         let src = &*self.0;
+        let mut waited = false;
         loop {
             // Acquire: pairs with consumers' head CAS and the owner's tail Release (so
             // the slots below tail are visible).
@@ -276,11 +277,16 @@ impl<T: Item> Steal<T> {
             let avail = t.wrapping_sub(h);
             let n = avail - avail / 2;
             if n == 0 {
-                if steal_next {
+                if next_rule != StealNext::No {
                     // Acquire: pairs with the owner's swap (Release), to see the G.
                     let next = src.runnext.load(Acquire);
                     if next.is_null() {
                         return 0;
+                    }
+                    if next_rule == StealNext::AfterOwner && !waited {
+                        waited = true;
+                        wait_for_owner(&src.runnext, next);
+                        continue;
                     }
                     if src
                         .runnext
@@ -310,6 +316,41 @@ impl<T: Item> Steal<T> {
                 .is_ok()
             {
                 return n;
+            }
+        }
+    }
+}
+
+/// Whether a thief may take the victim's `runnext` when its ring is empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StealNext {
+    No,
+    Yes,
+    /// Yes, but only after giving the victim's M, busy polling a G, a few microseconds
+    /// to take it first (Go's `runqgrab`). The G in `runnext` was usually just woken
+    /// by that poll, which is about to end: a G that sends and then receives on a
+    /// channel. Taking it at once would move every such pair across two CPUs, each
+    /// message then paying for the lock's cache line and a wake-up of the other M.
+    AfterOwner,
+}
+
+/// Spins until `runnext` no longer holds `g` or `OWNER_GRACE` has passed. Go sleeps
+/// 3 µs here; a spin reacts sooner, and the thief is a spinning M with nothing else
+/// to do. Under loom, one yield: the model explores both outcomes.
+fn wait_for_owner(runnext: &AtomicPtr<()>, g: *mut ()) {
+    #[cfg(loom)]
+    {
+        let _ = (runnext, g);
+        crate::loom::thread::yield_now();
+    }
+    #[cfg(not(loom))]
+    {
+        const OWNER_GRACE: std::time::Duration = std::time::Duration::from_micros(3);
+        let start = std::time::Instant::now();
+        // Relaxed: a hint; the CAS that follows decides.
+        while runnext.load(Relaxed) == g && start.elapsed() < OWNER_GRACE {
+            for _ in 0..16 {
+                std::hint::spin_loop();
             }
         }
     }
@@ -382,7 +423,7 @@ mod tests {
         );
         let (mut thief, _) = new::<Box<Val>>();
         let first = steal
-            .steal_into(&mut thief, false)
+            .steal_into(&mut thief, StealNext::No)
             .expect("a non-empty ring gives half");
         let mut seen = vec![first.0];
         seen.extend(overflowed);
@@ -427,7 +468,14 @@ mod tests {
                     let (mut mine, _) = new::<Box<Val>>();
                     loop {
                         let finished = done.load(SeqCst);
-                        if let Some(v) = steal.steal_into(&mut mine, t == 0) {
+                        if let Some(v) = steal.steal_into(
+                            &mut mine,
+                            if t == 0 {
+                                StealNext::Yes
+                            } else {
+                                StealNext::No
+                            },
+                        ) {
                             seen[v.0].fetch_add(1, SeqCst);
                             while let Some(v) = mine.pop(false) {
                                 seen[v.0].fetch_add(1, SeqCst);

@@ -3,9 +3,11 @@
 //! Victims are visited in a random order that still covers every P: start at a random
 //! P and step by a random number coprime to `procs` (Go's `randomOrder`). Four rounds;
 //! only the last may take a victim's `runnext`, which its own M is about to run and
-//! which is usually hot in that M's cache.
+//! which is usually hot in that M's cache; and from a victim busy polling a G, only
+//! after giving it a moment to run it (`StealNext::AfterOwner`).
 
 use super::context;
+use super::local_queue::StealNext;
 use super::Shared;
 use crate::loom::atomic::Ordering::*;
 use crate::task::Notified;
@@ -34,8 +36,13 @@ impl Shared {
                 if victim != me {
                     let remote = &self.remotes[victim];
                     if !remote.steal.is_empty() {
-                        let got =
-                            context::core(|c| remote.steal.steal_into(&mut c.runq, steal_next));
+                        // Relaxed: a hint of whether the victim's M is polling a G.
+                        let next = match steal_next {
+                            false => StealNext::No,
+                            true if remote.current.load(Relaxed) != 0 => StealNext::AfterOwner,
+                            true => StealNext::Yes,
+                        };
+                        let got = context::core(|c| remote.steal.steal_into(&mut c.runq, next));
                         if got.is_some() {
                             // Relaxed: a statistic.
                             self.steals.fetch_add(1, Relaxed);

@@ -13,7 +13,7 @@
 //!
 //! Under loom the ring has `LEN = 4` slots, so the models reach overflow quickly.
 
-use crate::sched::local_queue::{self, Item, Local, Steal, LEN};
+use crate::sched::local_queue::{self, Item, Local, Steal, StealNext, LEN};
 use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use std::ptr::NonNull;
@@ -127,7 +127,12 @@ fn owner(pool: Arc<Pool>, mut local: Local<Tok>, ops: &[Op]) -> (Local<Tok>, See
 /// what it took stays on `dst` for the caller to drain.
 fn stealer(pool: &Pool, victim: &Steal<Tok>, dst: &mut Local<Tok>, steal_next: bool) -> Seen {
     let mut seen = Seen::default();
-    if let Some(g) = victim.steal_into(dst, steal_next) {
+    let next = if steal_next {
+        StealNext::Yes
+    } else {
+        StealNext::No
+    };
+    if let Some(g) = victim.steal_into(dst, next) {
         seen.0.push(pool.run(g));
     }
     seen
