@@ -30,3 +30,8 @@ pub mod time {
         Timeout,
     };
 }
+
+/// Networking on the netpoller: a socket wait parks only the task, never its thread.
+pub mod net {
+    pub use gort_runtime::net::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream, UdpSocket};
+}

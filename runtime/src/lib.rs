@@ -2,13 +2,14 @@
 //!
 //! Tasks (Gs) are futures in one allocation each (`task`); Ps own local run queues
 //! and Ms are OS threads that run Gs while holding a P (`sched`); the timing wheel
-//! and the timer sleeper are in `time`. Most users depend on the `gort` facade, which
+//! and the timer sleeper are in `time`; the netpoller and the sockets on it in `net`. Most users depend on the `gort` facade, which
 //! re-exports this crate.
 
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod loom;
 mod metrics;
+pub mod net;
 mod panic_report;
 mod runtime;
 mod sched;

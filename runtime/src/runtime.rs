@@ -9,6 +9,7 @@
 //! 4. empty the global queue and the timers, which breaks the task → runtime cycles.
 
 use crate::metrics::Metrics;
+use crate::net::poller::Poller;
 use crate::sched::sysmon::Sysmon;
 use crate::sched::{context, trace, Config, Shared, TaskPanic};
 use crate::task::JoinHandle;
@@ -130,14 +131,17 @@ impl Builder {
             )));
         }
         crate::panic_report::install();
-        let (handle, cores) = Shared::new(Config {
-            procs,
-            keep_alive: self.keep_alive,
-            max_threads: self.max_threads,
-            on_task_panic: self.on_task_panic,
-            thread_name: self.thread_name,
-            stack_size: self.stack_size,
-        });
+        let (handle, cores) = Shared::new(
+            Config {
+                procs,
+                keep_alive: self.keep_alive,
+                max_threads: self.max_threads,
+                on_task_panic: self.on_task_panic,
+                thread_name: self.thread_name,
+                stack_size: self.stack_size,
+            },
+            Poller::new()?,
+        );
         {
             let mut s = handle.sched.lock();
             for p in cores {

@@ -10,11 +10,11 @@
 //! 2. the local queue: `runnext`, then the ring;
 //! 3. due timers (their Gs land on this P), then look again;
 //! 4. the global queue (a fair share of it moves to this P);
-//! 5. (the netpoller, non-blocking: a later issue);
+//! 5. the netpoller, without blocking (net/poller.rs), if any socket is registered;
 //! 6. steal, if spinning or if fewer than half the busy Ps have a spinning M;
 //! 7. give the P back and park. A spinning M re-checks every queue after it stops
-//!    spinning (idle.rs, case 2). The first M to park with timers pending becomes the
-//!    timer sleeper and parks only until the nearest one.
+//!    spinning (idle.rs, case 2). The first M to park becomes the timer sleeper: it
+//!    blocks in the netpoller until the nearest timer, a ready socket or a kick.
 
 use super::barrier::Barrier;
 use super::context;
@@ -180,6 +180,10 @@ impl M {
             if let Some(t) = context::core(|core| h.glob_runq_get(core, 0)) {
                 return Some(t);
             }
+            // Sockets that became ready: their Gs land on this P.
+            if h.net.has_sockets() && h.net.poll_now() > 0 {
+                continue;
+            }
             if self.spinning.get() || h.idle.may_spin(h.config.procs) {
                 if !self.spinning.get() {
                     self.spinning.set(true);
@@ -249,12 +253,19 @@ impl M {
                 // Extra Ms (left by blocking calls) end after the keep-alive.
                 None => (h.sched.lock().threads > h.config.procs).then_some(keep_alive),
             };
-            let woke = self.park.wait(deadline);
+            let woke = match sleeper {
+                // The sleeper waits in the netpoller: sockets wake it as timers do.
+                Some(_) if cfg!(not(loom)) => self.park.wait_polling(deadline, &h.net),
+                _ => self.park.wait(deadline),
+            };
             if sleeper.is_some() {
                 h.timers.resign_sleeper(&self.park);
-                if matches!(woke, Woke::Handed(..)) && h.timers.has_pending() {
+                if matches!(woke, Woke::Handed(..))
+                    && (h.timers.has_pending() || h.net.has_sockets())
+                {
                     // Going to run Gs, maybe for long: pass the sleeper's watch to
-                    // another idle M so that timers still fire on time.
+                    // another idle M so that timers still fire, and sockets are still
+                    // polled, on time.
                     if let Some(m) = h.sched.lock().idle_ms.last() {
                         m.kick();
                     }

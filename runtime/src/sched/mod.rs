@@ -31,6 +31,7 @@ pub(crate) mod trace;
 
 use crate::loom::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::Mutex;
+use crate::net::poller::Poller;
 use crate::task::{self, owned::OwnedTasks, JoinHandle, Notified, Schedule, Task};
 use crate::time::driver::Driver as TimerDriver;
 use crossbeam_utils::CachePadded;
@@ -94,6 +95,7 @@ pub(crate) struct Shared {
     pub(crate) spawned_elsewhere: AtomicU64,
     pub(crate) finished_elsewhere: AtomicU64,
     pub(crate) timers: TimerDriver,
+    pub(crate) net: Arc<Poller>,
     /// Go's `stealOrder`: the numbers coprime to `procs`, for random victim order.
     pub(crate) coprimes: Box<[u32]>,
     pub(crate) steals: AtomicU64,
@@ -110,7 +112,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     #[allow(clippy::vec_box)]
-    pub(crate) fn new(config: Config) -> (Arc<Shared>, Vec<Box<PCore>>) {
+    pub(crate) fn new(config: Config, net: Poller) -> (Arc<Shared>, Vec<Box<PCore>>) {
         let procs = config.procs;
         let (cores, remotes): (Vec<_>, Vec<_>) = (0..procs).map(p::new).unzip();
         let coprimes = (1..=procs as u32)
@@ -134,6 +136,7 @@ impl Shared {
             spawned_elsewhere: AtomicU64::new(0),
             finished_elsewhere: AtomicU64::new(0),
             timers: TimerDriver::new(),
+            net: Arc::new(net),
             coprimes,
             steals: AtomicU64::new(0),
             hand_offs: AtomicU64::new(0),

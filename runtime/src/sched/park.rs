@@ -5,9 +5,16 @@
 //! pair does with `m.nextp`, so an M never wakes to find its P taken. A `kick` wakes it
 //! without a P (the timer sleeper, when an earlier timer arrives). Flags are sticky: a
 //! hand-off or kick that arrives before the M waits is seen when it does.
+//!
+//! The timer sleeper waits in the netpoller instead of on the condition variable
+//! (`wait_polling`). It takes the poll before it checks its flags and says where it
+//! waits under the same lock as the flags, so whoever sets a flag after that check
+//! wakes the poll, and nobody else can take that wake-up from the poll meanwhile.
 
 use super::p::PCore;
 use crate::loom::{Condvar, Mutex};
+use crate::net::poller::Poller;
+use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Default)]
@@ -21,6 +28,8 @@ struct ParkState {
     handoff: Option<(Box<PCore>, bool)>,
     kicked: bool,
     shutdown: bool,
+    /// Set while this M is blocked in the netpoller: wake that, not the condvar.
+    polling: Option<Arc<Poller>>,
 }
 
 pub(crate) enum Woke {
@@ -62,6 +71,40 @@ impl MPark {
         }
     }
 
+    /// `wait`, blocked in the netpoller: Gs whose sockets became ready are woken as
+    /// they are found (to the global queue: this M holds no P), and it returns
+    /// `Kicked` so that the caller looks for them.
+    pub(crate) fn wait_polling(&self, deadline: Option<Instant>, net: &Arc<Poller>) -> Woke {
+        loop {
+            let mut poll = net.lock();
+            {
+                let mut s = self.state.lock();
+                if let Some((p, spinning)) = s.handoff.take() {
+                    s.kicked = false;
+                    return Woke::Handed(p, spinning);
+                }
+                if s.shutdown {
+                    return Woke::Shutdown;
+                }
+                if std::mem::take(&mut s.kicked) {
+                    return Woke::Kicked;
+                }
+                s.polling = Some(net.clone());
+            }
+            let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let ready = match timeout {
+                Some(t) if t.is_zero() => 0,
+                _ => net.poll_locked(&mut poll, timeout),
+            };
+            drop(poll);
+            self.state.lock().polling = None;
+            if ready > 0 || deadline.is_some_and(|d| Instant::now() >= d) {
+                // Gs to run, or the deadline: flags are looked at by the next wait.
+                return Woke::Kicked;
+            }
+        }
+    }
+
     /// Sleeps until handed a P or shut down: kicks are ignored.
     pub(crate) fn wait_for_handoff(&self) -> Woke {
         let mut s = self.state.lock();
@@ -80,18 +123,29 @@ impl MPark {
         let mut s = self.state.lock();
         debug_assert!(s.handoff.is_none(), "an M was handed two Ps");
         s.handoff = Some((p, spinning));
-        drop(s);
-        self.cv.notify_one();
+        self.notify(s);
     }
 
     pub(crate) fn kick(&self) {
-        self.state.lock().kicked = true;
-        self.cv.notify_one();
+        let mut s = self.state.lock();
+        s.kicked = true;
+        self.notify(s);
     }
 
     pub(crate) fn shutdown(&self) {
-        self.state.lock().shutdown = true;
-        self.cv.notify_one();
+        let mut s = self.state.lock();
+        s.shutdown = true;
+        self.notify(s);
+    }
+
+    /// Wakes the M after a flag was set under `s`.
+    fn notify(&self, s: crate::loom::MutexGuard<'_, ParkState>) {
+        let polling = s.polling.clone();
+        drop(s);
+        match polling {
+            Some(net) => net.wake(),
+            None => self.cv.notify_one(),
+        }
     }
 
     /// A P handed to an M that has stopped; returned at shutdown.

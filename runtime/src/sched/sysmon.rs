@@ -21,6 +21,9 @@
 //!    than there are Ps on the CPUs, and leave the long poll's own spawns and wakes
 //!    to the global queue. The stuck M gives up the P for good when its poll returns
 //!    (it finds the P taken). The G is reported once.
+//! 4. **Poll the network** without blocking when nobody has for 10 ms and sockets are
+//!    registered (Go's sysmon does the same): Ms that never run out of local work
+//!    never reach the netpoller themselves. The Gs woken go to the global queue.
 //!
 //! Rejected: signal-based preemption (Go's async preemption). A Rust future cannot be
 //! suspended mid-poll; taking its P away is what can be done without unsafety.
@@ -109,7 +112,10 @@ fn run(weak: Weak<Shared>, stop: &(Mutex<bool>, Condvar)) {
         if handle.is_shutdown() {
             return;
         }
-        let acted = round(&handle, &mut watch, &mut global, &mut reported);
+        let mut acted = round(&handle, &mut watch, &mut global, &mut reported);
+        if handle.net.has_sockets() && handle.net.since_last_poll() >= LONG_POLL {
+            acted |= handle.net.poll_now() > 0;
+        }
         if acted {
             delay = MIN_DELAY;
             idle_rounds = 0;

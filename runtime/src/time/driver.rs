@@ -203,6 +203,11 @@ impl Driver {
         Some((until != u64::MAX).then(|| self.tick_instant(until)))
     }
 
+    /// True while some M is the sleeper.
+    pub(crate) fn has_sleeper(&self) -> bool {
+        self.inner.lock().sleeper.is_some()
+    }
+
     pub(crate) fn resign_sleeper(&self, park: &Arc<MPark>) {
         let mut inner = self.inner.lock();
         if inner

@@ -1,0 +1,344 @@
+//! The netpoller (Go's `netpoll`): one `mio::Poll` per runtime, and the readiness of
+//! every socket registered with it.
+//!
+//! Who polls, and when (Go's order):
+//! - an M that found no G in its local or the global queue polls without blocking
+//!   before it steals (m.rs, `find_runnable`); the Gs it wakes land on its P;
+//! - sysmon polls without blocking when nobody has for 10 ms, so that Ms busy with
+//!   local work forever cannot leave a ready socket unseen;
+//! - the timer sleeper, the one M that waits for the nearest timer when every P is
+//!   idle, blocks in the poll with that timer's deadline as its timeout (park.rs). A
+//!   hand-off, an earlier timer or shutdown wakes it through the mio `Waker`.
+//!
+//! Only one thread polls at a time (the `state` lock); a non-blocking poller that
+//! finds it taken skips the poll, since whoever holds it dispatches the events.
+//!
+//! Readiness, per socket (`ScheduledIo`): bits set by a poll and cleared by an
+//! operation that met `WouldBlock`, and the wakers of the Gs waiting in each direction.
+//! No wake-up is lost: a poll sets the bits *before* it takes the waiter lock to wake;
+//! a G stores its waker under that lock and reads the bits again before it sleeps. An
+//! event counter in the same word keeps a clear from erasing an event that came after
+//! the failed operation (mio's sources are edge-triggered: such an event never comes
+//! again).
+
+// Real locks and atomics, not the loom shim's: the poller waits on the OS, which no
+// model can drive. Under loom the timer sleeper parks instead of polling (park.rs).
+use mio::event::Source;
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use parking_lot::{Mutex, MutexGuard};
+use slab::Slab;
+use std::io;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+use std::task::{Context, Poll as TaskPoll, Waker as TaskWaker};
+use std::time::{Duration, Instant};
+
+/// The token of the `Waker`'s own event; sockets get slab indices.
+const WAKE_TOKEN: Token = Token(usize::MAX);
+const EVENTS: usize = 1024;
+
+pub(crate) struct Poller {
+    state: Mutex<PollState>,
+    registry: Registry,
+    waker: Waker,
+    ios: Mutex<Slab<Arc<ScheduledIo>>>,
+    /// Sockets registered: a poll can find nothing while this is zero.
+    registered: AtomicUsize,
+    /// When a poll last ran (ns since `start`), for sysmon.
+    last_poll: AtomicU64,
+    start: Instant,
+}
+
+pub(crate) struct PollState {
+    poll: Poll,
+    events: Events,
+}
+
+impl Poller {
+    pub(crate) fn new() -> io::Result<Poller> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Waker::new(&registry, WAKE_TOKEN)?;
+        Ok(Poller {
+            state: Mutex::new(PollState {
+                poll,
+                events: Events::with_capacity(EVENTS),
+            }),
+            registry,
+            waker,
+            ios: Mutex::new(Slab::new()),
+            registered: AtomicUsize::new(0),
+            last_poll: AtomicU64::new(0),
+            start: Instant::now(),
+        })
+    }
+
+    /// Registers `source` for both directions (edge-triggered).
+    pub(crate) fn register(
+        &self,
+        source: &mut impl Source,
+    ) -> io::Result<(usize, Arc<ScheduledIo>)> {
+        let io = Arc::new(ScheduledIo::default());
+        let key = self.ios.lock().insert(io.clone());
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self.registry.register(source, Token(key), interest) {
+            self.ios.lock().remove(key);
+            return Err(e);
+        }
+        // Relaxed: a hint for pollers; a G's wait is found through the poll itself.
+        self.registered.fetch_add(1, Relaxed);
+        Ok((key, io))
+    }
+
+    /// Deregisters `source` (before its descriptor closes) and forgets its readiness.
+    pub(crate) fn deregister(&self, source: &mut impl Source, key: usize) {
+        // An error here means the descriptor is already gone from the epoll set (it
+        // was closed elsewhere): nothing to undo either way.
+        let _ = self.registry.deregister(source);
+        self.ios.lock().try_remove(key);
+        self.registered.fetch_sub(1, Relaxed);
+    }
+
+    /// True when polling could find something.
+    pub(crate) fn has_sockets(&self) -> bool {
+        self.registered.load(Relaxed) != 0
+    }
+
+    /// Polls without blocking, unless another thread is polling. Returns the number of
+    /// sockets that became ready (their Gs are woken).
+    pub(crate) fn poll_now(&self) -> usize {
+        match self.state.try_lock() {
+            Some(mut st) => self.poll_locked(&mut st, Some(Duration::ZERO)),
+            None => 0,
+        }
+    }
+
+    /// Takes the poll for a blocking wait (the timer sleeper only).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, PollState> {
+        self.state.lock()
+    }
+
+    /// Polls with the lock held, waiting up to `timeout` (`None`: until an event or a
+    /// `wake`).
+    pub(crate) fn poll_locked(&self, st: &mut PollState, timeout: Option<Duration>) -> usize {
+        let PollState { poll, events } = st;
+        if let Err(e) = poll.poll(events, timeout) {
+            // EINTR: a signal arrived; the caller looks again. Anything else means the
+            // epoll descriptor itself is broken, which no retry would mend.
+            assert_eq!(
+                e.kind(),
+                io::ErrorKind::Interrupted,
+                "gort netpoller: epoll_wait failed: {e}"
+            );
+            return 0;
+        }
+        self.last_poll.store(self.elapsed_ns(), Relaxed);
+        if events.is_empty() {
+            return 0;
+        }
+        let mut ready = Vec::with_capacity(events.iter().count());
+        {
+            let ios = self.ios.lock();
+            for ev in events.iter() {
+                if ev.token() == WAKE_TOKEN {
+                    continue;
+                }
+                // A missing key: the socket was deregistered after the event came.
+                if let Some(io) = ios.get(ev.token().0) {
+                    ready.push((io.clone(), Ready::from_event(ev)));
+                }
+            }
+        }
+        let n = ready.len();
+        for (io, r) in ready {
+            io.set_ready(r);
+        }
+        n
+    }
+
+    /// Wakes the thread blocked in `poll_locked` (or the next one to block).
+    pub(crate) fn wake(&self) {
+        if let Err(e) = self.waker.wake() {
+            // The eventfd counter cannot overflow from a few wakes; a failure means the
+            // descriptor is gone, and the sleeper would then never wake.
+            panic!("gort netpoller: waking the poller failed: {e}");
+        }
+    }
+
+    /// Time since the last poll, for sysmon.
+    pub(crate) fn since_last_poll(&self) -> Duration {
+        Duration::from_nanos(
+            self.elapsed_ns()
+                .saturating_sub(self.last_poll.load(Relaxed)),
+        )
+    }
+
+    fn elapsed_ns(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Readiness bits, as a poll reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ready(usize);
+
+impl Ready {
+    const READABLE: usize = 1;
+    const WRITABLE: usize = 2;
+    /// Sticky: never cleared (the peer closed its side, or the socket failed).
+    const READ_CLOSED: usize = 4;
+    const WRITE_CLOSED: usize = 8;
+    const ERROR: usize = 16;
+    const ALL: usize = 31;
+
+    fn from_event(ev: &mio::event::Event) -> Ready {
+        let mut r = 0;
+        if ev.is_readable() {
+            r |= Ready::READABLE;
+        }
+        if ev.is_writable() {
+            r |= Ready::WRITABLE;
+        }
+        if ev.is_read_closed() {
+            r |= Ready::READ_CLOSED;
+        }
+        if ev.is_write_closed() {
+            r |= Ready::WRITE_CLOSED;
+        }
+        if ev.is_error() {
+            r |= Ready::ERROR;
+        }
+        Ready(r)
+    }
+}
+
+/// The two directions a G waits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    /// The bits that let an operation in this direction make progress.
+    fn mask(self) -> usize {
+        match self {
+            Direction::Read => Ready::READABLE | Ready::READ_CLOSED | Ready::ERROR,
+            Direction::Write => Ready::WRITABLE | Ready::WRITE_CLOSED | Ready::ERROR,
+        }
+    }
+
+    /// The bits a `WouldBlock` in this direction clears.
+    fn clearable(self) -> usize {
+        match self {
+            Direction::Read => Ready::READABLE,
+            Direction::Write => Ready::WRITABLE,
+        }
+    }
+}
+
+/// A readiness seen by `poll_ready`, to clear if the operation would block.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadyEvent {
+    tick: usize,
+    dir: Direction,
+}
+
+/// Low bits: `Ready`; the rest: a count of events received.
+const TICK_SHIFT: u32 = 5;
+
+/// One socket's readiness and waiters.
+#[derive(Default)]
+pub(crate) struct ScheduledIo {
+    readiness: AtomicUsize,
+    waiters: Mutex<Waiters>,
+}
+
+/// Several Gs may wait in one direction (a socket shared through an `Arc`): all are
+/// woken, and those that lose the race for the data wait again.
+#[derive(Default)]
+struct Waiters {
+    reader: Vec<TaskWaker>,
+    writer: Vec<TaskWaker>,
+}
+
+impl ScheduledIo {
+    fn set_ready(&self, r: Ready) {
+        let mut cur = self.readiness.load(Relaxed);
+        loop {
+            let tick = (cur >> TICK_SHIFT).wrapping_add(1);
+            let new = (tick << TICK_SHIFT) | (cur & Ready::ALL) | r.0;
+            // Release: a G that reads these bits (Acquire in `poll_ready`) goes on to
+            // the socket operation after the event that set them.
+            match self
+                .readiness
+                .compare_exchange_weak(cur, new, Release, Relaxed)
+            {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        let woken: Vec<TaskWaker> = {
+            let mut w = self.waiters.lock();
+            let mut woken = Vec::new();
+            if r.0 & Direction::Read.mask() != 0 {
+                woken.append(&mut w.reader);
+            }
+            if r.0 & Direction::Write.mask() != 0 {
+                woken.append(&mut w.writer);
+            }
+            woken
+        };
+        for w in woken {
+            w.wake();
+        }
+    }
+
+    /// Ready to try an operation in `dir`, or `Pending` with the waker stored.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> TaskPoll<ReadyEvent> {
+        // Acquire: pairs with the Release in `set_ready`.
+        let cur = self.readiness.load(Acquire);
+        if cur & dir.mask() != 0 {
+            return TaskPoll::Ready(ReadyEvent {
+                tick: cur >> TICK_SHIFT,
+                dir,
+            });
+        }
+        let mut w = self.waiters.lock();
+        // Again under the lock: a poll that set the bits after our first look takes
+        // this lock after it, to wake, and so finds the waker stored below.
+        let cur = self.readiness.load(Acquire);
+        if cur & dir.mask() != 0 {
+            return TaskPoll::Ready(ReadyEvent {
+                tick: cur >> TICK_SHIFT,
+                dir,
+            });
+        }
+        let list = match dir {
+            Direction::Read => &mut w.reader,
+            Direction::Write => &mut w.writer,
+        };
+        if !list.iter().any(|x| x.will_wake(cx.waker())) {
+            list.push(cx.waker().clone());
+        }
+        TaskPoll::Pending
+    }
+
+    /// The operation met `WouldBlock`: clear the readiness it acted on, unless a newer
+    /// event has come since (then the operation should simply be tried again).
+    pub(crate) fn clear(&self, ev: ReadyEvent) {
+        let mut cur = self.readiness.load(Relaxed);
+        while cur >> TICK_SHIFT == ev.tick {
+            let new = cur & !ev.dir.clearable();
+            // Relaxed: nothing is published by a clear; a racing `set_ready` changes
+            // the tick and makes this CAS fail.
+            match self
+                .readiness
+                .compare_exchange_weak(cur, new, Relaxed, Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
