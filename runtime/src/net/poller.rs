@@ -185,7 +185,7 @@ pub(crate) struct Ready(usize);
 impl Ready {
     const READABLE: usize = 1;
     const WRITABLE: usize = 2;
-    /// Sticky: never cleared (the peer closed its side, or the socket failed).
+    /// Sticky: never cleared (the peer closed its side).
     const READ_CLOSED: usize = 4;
     const WRITE_CLOSED: usize = 8;
     const ERROR: usize = 16;
@@ -228,11 +228,15 @@ impl Direction {
         }
     }
 
-    /// The bits a `WouldBlock` in this direction clears.
+    /// The bits a `WouldBlock` in this direction clears. An error is reported once,
+    /// by the first operation after it (`SO_ERROR` is consumed, as an ICMP "port
+    /// unreachable" on a connected UDP socket is); a `WouldBlock` after that means
+    /// it is gone. The closed bits stay: reads then return end-of-stream, writes an
+    /// error, never `WouldBlock`.
     fn clearable(self) -> usize {
         match self {
-            Direction::Read => Ready::READABLE,
-            Direction::Write => Ready::WRITABLE,
+            Direction::Read => Ready::READABLE | Ready::ERROR,
+            Direction::Write => Ready::WRITABLE | Ready::ERROR,
         }
     }
 }
