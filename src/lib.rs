@@ -35,3 +35,9 @@ pub mod time {
 pub mod net {
     pub use gort_runtime::net::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream, UdpSocket};
 }
+
+/// Signals (Go's `signal.Notify`): `notify` relays the process signals it names to a channel.
+#[cfg(unix)]
+pub mod signal {
+    pub use gort_runtime::signal::{notify, Signal};
+}

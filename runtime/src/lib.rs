@@ -2,8 +2,9 @@
 //!
 //! Tasks (Gs) are futures in one allocation each (`task`); Ps own local run queues
 //! and Ms are OS threads that run Gs while holding a P (`sched`); the timing wheel
-//! and the timer sleeper are in `time`; the netpoller and the sockets on it in `net`. Most users depend on the `gort` facade, which
-//! re-exports this crate.
+//! and the timer sleeper are in `time`; the netpoller and the sockets on it in `net`;
+//! the relay of process signals to channels in `signal`. Most users depend on the
+//! `gort` facade, which re-exports this crate.
 
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -13,6 +14,9 @@ pub mod net;
 mod panic_report;
 mod runtime;
 mod sched;
+// The six signals it names and signal-hook's iterator exist only on Unix.
+#[cfg(unix)]
+pub mod signal;
 mod spawn;
 pub mod task;
 pub mod time;
