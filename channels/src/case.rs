@@ -169,12 +169,15 @@ impl<T> Case for RecvCase<'_, T> {
     }
 
     fn abandon(&mut self) {
+        // Under the channel's lock: a claimer fills the slot only under it (slot.rs,
+        // rule 1), so the slot is either filled or closed to it for good.
+        let mut ch = self.chan.lock();
         let value = match self.output.take() {
             Some(v) => v,
             None => self.entry.as_ref().and_then(|e| e.slot.abandon()),
         };
         if let Some(v) = value {
-            self.chan.lock().put_back(v);
+            ch.put_back(v);
         }
     }
 

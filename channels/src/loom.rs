@@ -1,5 +1,5 @@
-//! The one door through which the channels reach atomics, `Arc`, locks, thread parking
-//! and the select's per-thread random state.
+//! The one door through which the channels reach atomics, `Arc`, locks, the slots'
+//! cells, thread parking and the select's per-thread random state.
 //!
 //! Under `cfg(loom)` every type here is loom's model type, so the models in
 //! `tests/loom_*.rs` explore every interleaving of the real channel code; otherwise
@@ -62,10 +62,27 @@ mod imp {
     pub(crate) mod thread {
         pub(crate) use std::thread::{current, park, park_timeout, Thread};
     }
+
+    /// std's cell behind loom's closure API (`with_mut`), so slot.rs reads the same
+    /// in both builds.
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        #[inline]
+        pub(crate) const fn new(data: T) -> Self {
+            UnsafeCell(std::cell::UnsafeCell::new(data))
+        }
+
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
 }
 
 #[cfg(loom)]
 mod imp {
+    pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic;
     pub(crate) use loom::sync::Arc;
     pub(crate) use loom::thread_local;
