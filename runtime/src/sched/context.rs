@@ -25,6 +25,9 @@ struct Context {
     /// A G that woke itself during its poll (`yield_now`): queued by the M after the
     /// poll, when it holds its P again, instead of through the slot.
     yielded: Cell<Option<Notified>>,
+    /// Set while the timer sleeper hands out the Gs of ready sockets: it takes a P
+    /// and runs them itself next, so queueing them wakes no other M.
+    defer_wake: Cell<bool>,
 }
 
 thread_local! {
@@ -36,8 +39,27 @@ thread_local! {
             polling: Cell::new(None),
             slot_borrowed: Cell::new(false),
             yielded: Cell::new(None),
+            defer_wake: Cell::new(false),
         }
     };
+}
+
+/// Runs `f` with wake-ups of other Ms deferred (see `Context::defer_wake`).
+pub(crate) fn deferring_wakes<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|cx| cx.defer_wake.set(false));
+        }
+    }
+    CONTEXT.with(|cx| cx.defer_wake.set(true));
+    let _reset = Reset;
+    f()
+}
+
+/// True inside `deferring_wakes`.
+pub(crate) fn wakes_deferred() -> bool {
+    CONTEXT.try_with(|cx| cx.defer_wake.get()).unwrap_or(false)
 }
 
 /// Runs `f` with the runtime current on this thread, without taking a reference

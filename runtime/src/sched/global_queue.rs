@@ -2,6 +2,7 @@
 //! of full local rings. It lives under the sched lock; `global_len` mirrors its length
 //! so that Ms can skip the lock when it is empty.
 
+use super::context;
 use super::local_queue::{Overflow, LEN};
 use super::p::PCore;
 use super::Shared;
@@ -24,6 +25,9 @@ impl Shared {
         // and re-check under the lock.
         self.global_len.store(s.global.len(), Relaxed);
         drop(s);
+        if context::wakes_deferred() {
+            return; // the timer sleeper runs it itself (park.rs, `wait_polling`)
+        }
         // Fenced like a local push: the last spinning M re-reads `global_len` after
         // its own fence, outside the lock (idle.rs, case 1; loom_idle found it).
         self.wake_p_after_push();

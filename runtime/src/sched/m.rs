@@ -301,7 +301,13 @@ impl M {
             };
             if let Some(p) = h.take_idle_p(&mut s) {
                 s.idle_ms.swap_remove(i);
+                let more = s.global.len() > 1;
                 drop(s);
+                if more {
+                    // Several Gs for one P (a poll woke them without waking Ms):
+                    // another M comes to share them, and fans out further itself.
+                    h.wake_p();
+                }
                 return self.resume(p, false);
             }
             drop(s);

@@ -94,7 +94,10 @@ impl MPark {
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             let ready = match timeout {
                 Some(t) if t.is_zero() => 0,
-                _ => net.poll_locked(&mut poll, timeout),
+                // The Gs woken go to the global queue without waking another M: this
+                // one takes a P and runs them (m.rs, `stop_m`), as Go's findRunnable
+                // does with the list its blocking netpoll returns.
+                _ => super::context::deferring_wakes(|| net.poll_locked(&mut poll, timeout)),
             };
             drop(poll);
             self.state.lock().polling = None;
