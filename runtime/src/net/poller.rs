@@ -33,8 +33,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll as TaskPoll, Waker as TaskWaker};
 use std::time::{Duration, Instant};
 
-/// The token of the `Waker`'s own event; sockets get slab indices.
+/// The token of the `Waker`'s own event. A socket's token is its slab index in the
+/// low 32 bits and its registration's generation above: a slot reused by a new
+/// socket gets a new generation, so an event the poll returned for the old socket,
+/// found after it was dropped, is not taken for the new one's.
 const WAKE_TOKEN: Token = Token(usize::MAX);
+const KEY_BITS: u32 = 32;
+const KEY_MASK: usize = (1 << KEY_BITS) - 1;
 const EVENTS: usize = 1024;
 
 pub(crate) struct Poller {
@@ -42,6 +47,8 @@ pub(crate) struct Poller {
     registry: Registry,
     waker: Waker,
     ios: Mutex<Slab<Arc<ScheduledIo>>>,
+    /// The next registration's generation (see `WAKE_TOKEN`).
+    generation: AtomicUsize,
     /// Sockets registered: a poll can find nothing while this is zero.
     registered: AtomicUsize,
     /// When a poll last ran (ns since `start`), for sysmon.
@@ -67,6 +74,7 @@ impl Poller {
             registry,
             waker,
             ios: Mutex::new(Slab::new()),
+            generation: AtomicUsize::new(0),
             registered: AtomicUsize::new(0),
             last_poll: AtomicU64::new(0),
             start: Instant::now(),
@@ -78,10 +86,21 @@ impl Poller {
         &self,
         source: &mut impl Source,
     ) -> io::Result<(usize, Arc<ScheduledIo>)> {
-        let io = Arc::new(ScheduledIo::default());
+        // Relaxed: a unique number is all that is needed. 31 bits, so that no token
+        // can equal `WAKE_TOKEN`.
+        let generation = self.generation.fetch_add(1, Relaxed) & (usize::MAX >> (KEY_BITS + 1));
+        let io = Arc::new(ScheduledIo {
+            generation,
+            ..ScheduledIo::default()
+        });
         let key = self.ios.lock().insert(io.clone());
+        assert!(
+            key <= KEY_MASK,
+            "gort netpoller: over 2^32 sockets registered"
+        );
+        let token = Token(generation << KEY_BITS | key);
         let interest = Interest::READABLE | Interest::WRITABLE;
-        if let Err(e) = self.registry.register(source, Token(key), interest) {
+        if let Err(e) = self.registry.register(source, token, interest) {
             self.ios.lock().remove(key);
             return Err(e);
         }
@@ -143,8 +162,10 @@ impl Poller {
                 if ev.token() == WAKE_TOKEN {
                     continue;
                 }
-                // A missing key: the socket was deregistered after the event came.
-                if let Some(io) = ios.get(ev.token().0) {
+                // A missing key, or another generation: the socket the event was for
+                // was deregistered after the event came.
+                let (key, generation) = (ev.token().0 & KEY_MASK, ev.token().0 >> KEY_BITS);
+                if let Some(io) = ios.get(key).filter(|io| io.generation == generation) {
                     ready.push((io.clone(), Ready::from_event(ev)));
                 }
             }
@@ -185,7 +206,7 @@ pub(crate) struct Ready(usize);
 impl Ready {
     const READABLE: usize = 1;
     const WRITABLE: usize = 2;
-    /// Sticky: never cleared (the peer closed its side).
+    /// The peer closed its side (or the socket failed).
     const READ_CLOSED: usize = 4;
     const WRITE_CLOSED: usize = 8;
     const ERROR: usize = 16;
@@ -228,16 +249,14 @@ impl Direction {
         }
     }
 
-    /// The bits a `WouldBlock` in this direction clears. An error is reported once,
-    /// by the first operation after it (`SO_ERROR` is consumed, as an ICMP "port
-    /// unreachable" on a connected UDP socket is); a `WouldBlock` after that means
-    /// it is gone. The closed bits stay: reads then return end-of-stream, writes an
-    /// error, never `WouldBlock`.
+    /// The bits a `WouldBlock` in this direction clears: all of them. An error is
+    /// reported once, by the first operation after it (`SO_ERROR` is consumed, as an
+    /// ICMP "port unreachable" on a connected UDP socket is, which epoll also reports
+    /// as a hang-up); and a side that is really closed never says `WouldBlock`
+    /// (reads return end-of-stream, writes an error). So a `WouldBlock` proves the
+    /// readiness stale, whatever its bits said.
     fn clearable(self) -> usize {
-        match self {
-            Direction::Read => Ready::READABLE | Ready::ERROR,
-            Direction::Write => Ready::WRITABLE | Ready::ERROR,
-        }
+        self.mask()
     }
 }
 
@@ -254,6 +273,8 @@ const TICK_SHIFT: u32 = 5;
 /// One socket's readiness and waiters.
 #[derive(Default)]
 pub(crate) struct ScheduledIo {
+    /// Of its registration (see `WAKE_TOKEN`).
+    generation: usize,
     readiness: AtomicUsize,
     waiters: Mutex<Waiters>,
 }

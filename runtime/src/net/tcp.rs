@@ -49,7 +49,7 @@ impl TcpListener {
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last = None;
         for a in resolve(addr)? {
-            match mio::net::TcpListener::bind(a) {
+            match listen(a) {
                 Ok(l) => {
                     return Ok(TcpListener {
                         io: PollIo::new(l, "TcpListener::bind")?,
@@ -93,6 +93,26 @@ impl fmt::Debug for TcpListener {
             .field("local_addr", &self.local_addr().ok())
             .finish()
     }
+}
+
+/// Connections the kernel may hold for `accept` (tokio's figure; the kernel caps it
+/// at `net.core.somaxconn`). std's and mio's 128 overflow under a burst of connects,
+/// and an overflowed connect waits a second for its SYN to be sent again.
+const BACKLOG: i32 = 1024;
+
+/// A non-blocking listening socket on `addr`, with `SO_REUSEADDR` as std and Go set
+/// it (a restarted server can bind while old connections linger in TIME_WAIT).
+fn listen(addr: SocketAddr) -> io::Result<mio::net::TcpListener> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(mio::net::TcpListener::from_std(socket.into()))
 }
 
 /// A TCP connection.
