@@ -215,12 +215,26 @@ impl M {
                 *h.remotes[p.id].holder.lock() = None;
             }
             h.put_idle_p(&mut s, p);
+            // Listed idle in the same critical section that idles the P: in between,
+            // a `wake_p` would find an idle P and no idle M and start a thread more
+            // than there are Ps, which then takes turns with the others (on 2 CPUs,
+            // a runnable third thread preempts a busy M for a whole time slice).
+            s.idle_ms.push(self.park.clone());
         }
         if self.spinning.replace(false) {
             h.idle.drop_spinning();
             if h.any_work() || h.timers.has_expired() {
                 let mut s = h.sched.lock();
+                let Some(i) = s.idle_ms.iter().position(|m| Arc::ptr_eq(m, &self.park)) else {
+                    // Taken off the list by a `wake_p`: a P is on its way to us.
+                    drop(s);
+                    return match self.park.wait_for_handoff() {
+                        Woke::Handed(p, spinning) => self.resume(p, spinning),
+                        _ => Parked::Shutdown,
+                    };
+                };
                 if let Some(p) = h.take_idle_p(&mut s) {
+                    s.idle_ms.swap_remove(i);
                     drop(s);
                     context::set_core(Some(p));
                     self.spinning.set(true);
@@ -229,7 +243,7 @@ impl M {
                 }
             }
         }
-        self.stop_m()
+        self.park_listed()
     }
 
     /// `stopm`: park until handed a P. The first parker becomes the timer sleeper and
@@ -237,16 +251,32 @@ impl M {
     /// looks, so `start_m` can still hand it a P instead of starting a new thread.
     /// Other parkers wait until handed a P, or kicked to take over as the sleeper.
     fn stop_m(&self) -> Parked {
-        let h = &self.handle;
         {
-            let mut s = h.sched.lock();
+            let mut s = self.handle.sched.lock();
             if s.shutdown {
                 return Parked::Shutdown;
             }
             s.idle_ms.push(self.park.clone());
         }
+        self.park_listed()
+    }
+
+    /// `stop_m` once this M is on the idle list.
+    fn park_listed(&self) -> Parked {
+        let h = &self.handle;
+        // Set when this M, as the sleeper, woke to Gs (ready sockets, due timers) but
+        // found every P busy: it then parks as an ordinary idle M (Go's `stopm` after
+        // `injectglist`). Back in the poll it would be woken by nearly every socket
+        // event the busy Ms cause, a third thread preempting them on 2 CPUs, while the
+        // busy Ms poll and fire timers themselves (find_runnable steps 1, 3 and 5) and
+        // the next M to go idle becomes the sleeper.
+        let mut stand_down = false;
         loop {
-            let sleeper = h.timers.try_become_sleeper(&self.park);
+            let sleeper = if std::mem::take(&mut stand_down) {
+                None
+            } else {
+                h.timers.try_become_sleeper(&self.park)
+            };
             let keep_alive = Instant::now() + h.config.keep_alive;
             let deadline = match sleeper {
                 Some(d) => d,
@@ -312,8 +342,9 @@ impl M {
             }
             drop(s);
             // Every P is busy: fire from here; the Gs go to the global queue, where
-            // the busy Ms find them.
+            // the busy Ms find them. Then stand down as the sleeper (above).
             h.timers.fire_expired();
+            stand_down = true;
         }
     }
 

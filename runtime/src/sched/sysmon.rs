@@ -14,6 +14,8 @@
 //!    than 10 ms in one poll while computing (a long CPU loop): set the M's preempt
 //!    flag (its next channel operation or coop check yields), and if Gs are starving
 //!    behind it, take the P from the M's slot and hand it on, so they run at once.
+//!    Not from an M whose CPU clock stood still while it was runnable: the OS keeps it
+//!    off the CPU for other processes, and one more thread would only compete too.
 //!    Gs starve when the P's queue has held some and none has left it for 10 ms (no
 //!    other P is stealing them), or when the global queue has held some and not
 //!    shrunk for 10 ms while every P is in a long poll. A queue that other Ps are
@@ -135,6 +137,9 @@ enum Stalled {
     FirstLook,
     /// The clock stood still and the thread sleeps in the kernel.
     Yes,
+    /// The clock stood still but the thread is runnable: the OS has other threads on
+    /// the CPUs (a loaded machine), and it is not computing either.
+    Descheduled,
 }
 
 /// Whether the M behind `slot`, polling one G since the last round, is blocked in
@@ -156,12 +161,12 @@ fn kernel_blocked(slot: &PSlot, w: &mut Watch, now: Instant) -> Stalled {
         return Stalled::Unknown;
     }
     w.cpu = Some((cpu, now));
-    if cpu.saturating_sub(cpu0).saturating_mul(2) < wall.as_nanos() as u64
-        && clock.is_asleep() != Some(false)
-    {
-        Stalled::Yes
-    } else {
-        Stalled::Unknown
+    if cpu.saturating_sub(cpu0).saturating_mul(2) >= wall.as_nanos() as u64 {
+        return Stalled::Unknown;
+    }
+    match clock.is_asleep() {
+        Some(false) => Stalled::Descheduled,
+        _ => Stalled::Yes,
     }
 }
 
@@ -248,9 +253,11 @@ fn round(
         }
         // The same poll as at the last round.
         // 2. Blocked in the kernel without `gort::blocking`: as 1.
+        let mut descheduled = false;
         if !slot.in_syscall.load(Relaxed) {
             match kernel_blocked(&slot, w, now) {
                 Stalled::Unknown => {}
+                Stalled::Descheduled => descheduled = true,
                 Stalled::FirstLook => acted = true, // look again soon
                 Stalled::Yes => {
                     acted = true;
@@ -277,8 +284,10 @@ fn round(
         if !slot.preempt.swap(true, Relaxed) {
             h.preemptions.fetch_add(1, Relaxed);
         }
-        // Only when Gs starve behind it (module docs, 3).
+        // Only when Gs starve behind it (module docs, 3), and only from an M that
+        // computes: one the OS keeps off the CPU would get a rival thread, not time.
         let handed = (local_stuck || global_stuck)
+            && !descheduled
             && match slot.retake(|| r.poll_tick.load(Relaxed) == tick) {
                 Some(p) => {
                     h.hand_off_p(p);
