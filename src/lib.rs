@@ -18,6 +18,18 @@ pub mod chan {
     };
 }
 
+/// Go's `context`: cancellation trees, deadlines and request-scoped values.
+pub mod context {
+    pub use gort_runtime::context::{
+        background, todo, AfterFuncStop, CancelCauseFn, CancelFn, Cause, Context, ContextError,
+    };
+}
+
+/// Go's `sync.WaitGroup` and errgroup's `Group`.
+pub mod sync {
+    pub use gort_runtime::sync::{Group, WaitGroup};
+}
+
 /// Tasks: ids, names and the spawning `Builder`.
 pub mod task {
     pub use gort_runtime::task::{id, Builder, Id, JoinError, JoinHandle};

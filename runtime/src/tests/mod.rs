@@ -9,6 +9,9 @@
 //! - `loom_join`: the task state machine (run, wake, abort, `JoinHandle`, shutdown).
 //! - `loom_handoff`: the P's slot during a poll: the M taking it back (or borrowing it
 //!   for a wake) against sysmon retaking it: exactly one owner, nothing lost.
+//! - `loom_context`: the context cancellation tree: a parent cancelled while children
+//!   are created under it, cancel themselves and grow grandchildren: each node
+//!   cancelled exactly once, none left registered, no `Arc` cycle leaked.
 //! - `handoff_stress` (not loom): the same handshake on real threads, with the
 //!   `membarrier` fence and with full fences.
 //!
@@ -27,6 +30,8 @@
 
 #[cfg(not(loom))]
 mod handoff_stress;
+#[cfg(loom)]
+mod loom_context;
 #[cfg(loom)]
 mod loom_handoff;
 #[cfg(loom)]

@@ -1,0 +1,3 @@
+module gortcontextbench
+
+go 1.19

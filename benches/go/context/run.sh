@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Go baseline for gort's context benches (benches/context.rs): runs the same
+# context workloads on Go's `context` (GOMAXPROCS=2) and prints one
+# machine-readable median line per workload.
+#
+# Usage: bash benches/go/context/run.sh [REPS]      (default REPS=7; any cwd)
+#
+# Each repetition runs every workload once, interleaved, one process per
+# workload per repetition. Output lines look like
+#   go create_cancel_child median_ns_per_child=180.2 runs=7
+#   go cancel_tree_100k median_ns_per_cancel=9000000 runs=7
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+. ../lib.sh
+REPS="$(reps_arg "$@")"
+setup_go
+
+BIN_DIR="target-go"
+BIN="$BIN_DIR/gortcontextbench"
+mkdir -p "$BIN_DIR"
+go build -trimpath -o "$BIN" .
+
+WORKLOADS=(create_cancel_child cancel_tree_100k done_select)
+
+RESULTS="$(mktemp)"
+trap 'rm -f "$RESULTS"' EXIT
+
+for ((rep = 1; rep <= REPS; rep++)); do
+    for w in "${WORKLOADS[@]}"; do
+        collect "$RESULTS" "$rep" "$w" "$BIN" "$w"
+    done
+done
+# `iters` is bookkeeping, not a result.
+report "$RESULTS" go "$REPS" '^iters$' "${WORKLOADS[@]}"
