@@ -171,9 +171,11 @@ impl Poller {
             }
         }
         let n = ready.len();
-        for (io, r) in ready {
-            io.set_ready(r);
-        }
+        crate::sched::context::dispatching_net(|| {
+            for (io, r) in ready {
+                io.set_ready(r);
+            }
+        });
         n
     }
 

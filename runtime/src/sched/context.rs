@@ -28,6 +28,9 @@ struct Context {
     /// Set while the timer sleeper hands out the Gs of ready sockets: it takes a P
     /// and runs them itself next, so queueing them wakes no other M.
     defer_wake: Cell<bool>,
+    /// Set while a netpoll hands out the Gs of ready sockets: they queue in order at
+    /// the ring's tail, not through `runnext` (see `dispatching_net`).
+    net_dispatch: Cell<bool>,
 }
 
 thread_local! {
@@ -40,6 +43,7 @@ thread_local! {
             slot_borrowed: Cell::new(false),
             yielded: Cell::new(None),
             defer_wake: Cell::new(false),
+            net_dispatch: Cell::new(false),
         }
     };
 }
@@ -55,6 +59,29 @@ pub(crate) fn deferring_wakes<R>(f: impl FnOnce() -> R) -> R {
     CONTEXT.with(|cx| cx.defer_wake.set(true));
     let _reset = Reset;
     f()
+}
+
+/// Runs `f`, a netpoll's dispatch, with its wakes queued FIFO (Go's `injectglist`
+/// puts a poll's Gs on the run queue in order). Through `runnext` each G woken would
+/// displace the one before it, so the socket that became ready first would run last:
+/// a tail latency of a whole batch.
+pub(crate) fn dispatching_net<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = CONTEXT.try_with(|cx| cx.net_dispatch.set(false));
+        }
+    }
+    CONTEXT.with(|cx| cx.net_dispatch.set(true));
+    let _reset = Reset;
+    f()
+}
+
+/// True inside `dispatching_net`.
+pub(crate) fn net_dispatch() -> bool {
+    CONTEXT
+        .try_with(|cx| cx.net_dispatch.get())
+        .unwrap_or(false)
 }
 
 /// True inside `deferring_wakes`.

@@ -5,8 +5,8 @@
 //! spinner, so that a burst of work fans out one M at a time), run it, repeat.
 //!
 //! `find_runnable`, in Go's order:
-//! 1. every 61st tick, due timers and one G from the global queue first (so neither
-//!    can starve behind a P that never runs out of local work);
+//! 1. every 61st tick, due timers, ready sockets and one G from the global queue
+//!    first (so none can starve behind a P that never runs out of local work);
 //! 2. the local queue: `runnext`, then the ring;
 //! 3. due timers (their Gs land on this P), then look again;
 //! 4. the global queue (a fair share of it moves to this P);
@@ -162,6 +162,12 @@ impl M {
             // not keep a timer from firing, and a clock read per poll is not free.
             if tick % GLOBAL_CHECK_INTERVAL == 0 {
                 h.timers.fire_expired();
+                // Ready sockets too (tokio's `event_interval`): an M that never runs
+                // out of local work would otherwise leave them to sysmon's 10 ms poll,
+                // and their Gs queue behind the ring's, at its tail.
+                if h.net.has_sockets() {
+                    h.net.poll_now();
+                }
             }
             let local = context::core(|core| {
                 if tick % GLOBAL_CHECK_INTERVAL == 0 {

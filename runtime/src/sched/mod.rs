@@ -193,12 +193,14 @@ impl Shared {
     /// unless it is a yield), else on the global queue. A spawn is also counted.
     fn schedule_task(self: &Arc<Self>, task: Notified, how: Queued) {
         let is_yield = matches!(how, Queued::Yield);
+        // A netpoll's Gs go to the tail in order (context.rs, `dispatching_net`).
+        let next = !is_yield && !context::net_dispatch();
         let local = context::with_core(self, task, |core, task| {
             if matches!(how, Queued::Spawn) {
                 p::bump(&self.remotes[core.id].spawned);
             }
             core.runq
-                .push(task, !is_yield, |overflow| self.push_global_batch(overflow));
+                .push(task, next, |overflow| self.push_global_batch(overflow));
         });
         match local {
             Ok(()) => {
