@@ -7,8 +7,11 @@
 //! - sysmon polls without blocking when nobody has for 10 ms, so that Ms busy with
 //!   local work forever cannot leave a ready socket unseen;
 //! - the timer sleeper, the one M that waits for the nearest timer when every P is
-//!   idle, blocks in the poll with that timer's deadline as its timeout (park.rs). A
-//!   hand-off, an earlier timer or shutdown wakes it through the mio `Waker`.
+//!   idle, blocks in the poll with that timer's deadline as its timeout (park.rs),
+//!   while any socket is registered (otherwise it parks on its condition variable: a
+//!   futex wake-up is cheaper than an eventfd write and an epoll return, and the
+//!   first registration kicks it over to the poll). A hand-off, an earlier timer or
+//!   shutdown wakes it through the mio `Waker`.
 //!
 //! Only one thread polls at a time (the `state` lock); a non-blocking poller that
 //! finds it taken skips the poll, since whoever holds it dispatches the events.
@@ -85,7 +88,7 @@ impl Poller {
     pub(crate) fn register(
         &self,
         source: &mut impl Source,
-    ) -> io::Result<(usize, Arc<ScheduledIo>)> {
+    ) -> io::Result<(usize, Arc<ScheduledIo>, bool)> {
         // Relaxed: a unique number is all that is needed. 31 bits, so that no token
         // can equal `WAKE_TOKEN`.
         let generation = self.generation.fetch_add(1, Relaxed) & (usize::MAX >> (KEY_BITS + 1));
@@ -104,9 +107,11 @@ impl Poller {
             self.ios.lock().remove(key);
             return Err(e);
         }
-        // Relaxed: a hint for pollers; a G's wait is found through the poll itself.
-        self.registered.fetch_add(1, Relaxed);
-        Ok((key, io))
+        // Relaxed: a hint for pollers; the first socket's registration is ordered
+        // with the timer sleeper's look at this count by the timer driver's lock
+        // (registration.rs, `PollIo::new`).
+        let first = self.registered.fetch_add(1, Relaxed) == 0;
+        Ok((key, io, first))
     }
 
     /// Deregisters `source` (before its descriptor closes) and forgets its readiness.

@@ -29,7 +29,14 @@ impl<E: Source> PollIo<E> {
     /// Outside a gort runtime (there is no poller to register with).
     pub(crate) fn new(mut io: E, what: &str) -> io::Result<PollIo<E>> {
         let shared = current_runtime(what);
-        let (key, sched) = shared.net.register(&mut io)?;
+        let (key, sched, first) = shared.net.register(&mut io)?;
+        if first {
+            // A sleeper parked on its condition variable (no socket to poll until
+            // now) moves to the poll. Kicked after the count went up, under the timer
+            // lock that the sleeper took before it read the count: it sees one or the
+            // other.
+            shared.timers.kick_sleeper();
+        }
         Ok(PollIo {
             io: Some(io),
             shared,

@@ -290,8 +290,11 @@ impl M {
                 None => (h.sched.lock().threads > h.config.procs).then_some(keep_alive),
             };
             let woke = match sleeper {
-                // The sleeper waits in the netpoller: sockets wake it as timers do.
-                Some(_) if cfg!(not(loom)) => self.park.wait_polling(deadline, &h.net),
+                // The sleeper waits in the netpoller while sockets are registered:
+                // they wake it as timers do (net/poller.rs, who polls).
+                Some(_) if cfg!(not(loom)) && h.net.has_sockets() => {
+                    self.park.wait_polling(deadline, &h.net)
+                }
                 _ => self.park.wait(deadline),
             };
             if sleeper.is_some() {

@@ -203,6 +203,14 @@ impl Driver {
         Some((until != u64::MAX).then(|| self.tick_instant(until)))
     }
 
+    /// Wakes the sleeper, if any, to look at the world again.
+    pub(crate) fn kick_sleeper(&self) {
+        let park = self.inner.lock().sleeper.as_ref().map(|s| s.park.clone());
+        if let Some(park) = park {
+            park.kick();
+        }
+    }
+
     /// True while some M is the sleeper.
     pub(crate) fn has_sleeper(&self) -> bool {
         self.inner.lock().sleeper.is_some()
