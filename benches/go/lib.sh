@@ -30,6 +30,14 @@ setup_go() {
     go version
 }
 
+# build_bench NAME: builds the Go program in the current directory into
+# target-go/NAME and sets BIN to its path.
+build_bench() {
+    mkdir -p target-go
+    BIN="target-go/$1"
+    go build -trimpath -o "$BIN" .
+}
+
 # median: the median of the numbers on stdin (integers print as integers).
 median() {
     sort -g | awk '{ v[NR] = $1 }

@@ -15,10 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 REPS="$(reps_arg "$@")"
 setup_go
 
-BIN_DIR="target-go"
-BIN="$BIN_DIR/gortbench"
-mkdir -p "$BIN_DIR"
-go build -trimpath -o "$BIN" .
+build_bench gortbench
 
 WORKLOADS=(
     skynet_joined

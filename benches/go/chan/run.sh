@@ -17,10 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 REPS="$(reps_arg "$@")"
 setup_go
 
-BIN_DIR="target-go"
-BIN="$BIN_DIR/gortchanbench"
-mkdir -p "$BIN_DIR"
-go build -trimpath -o "$BIN" .
+build_bench gortchanbench
 
 WORKLOADS=()
 for shape in spsc mpsc mpmc; do

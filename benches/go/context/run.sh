@@ -16,10 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 REPS="$(reps_arg "$@")"
 setup_go
 
-BIN_DIR="target-go"
-BIN="$BIN_DIR/gortcontextbench"
-mkdir -p "$BIN_DIR"
-go build -trimpath -o "$BIN" .
+build_bench gortcontextbench
 
 WORKLOADS=(create_cancel_child cancel_tree_100k done_select)
 
