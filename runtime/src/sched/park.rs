@@ -40,6 +40,21 @@ pub(crate) enum Woke {
     Shutdown,
 }
 
+impl ParkState {
+    /// What a waiting M wakes to, if anything is set: a hand-off first (it supersedes
+    /// a kick), then shutdown, then a kick.
+    fn take_flag(&mut self) -> Option<Woke> {
+        if let Some((p, spinning)) = self.handoff.take() {
+            self.kicked = false;
+            return Some(Woke::Handed(p, spinning));
+        }
+        if self.shutdown {
+            return Some(Woke::Shutdown);
+        }
+        std::mem::take(&mut self.kicked).then_some(Woke::Kicked)
+    }
+}
+
 impl MPark {
     pub(crate) fn new() -> MPark {
         MPark::default()
@@ -49,15 +64,8 @@ impl MPark {
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> Woke {
         let mut s = self.state.lock();
         loop {
-            if let Some((p, spinning)) = s.handoff.take() {
-                s.kicked = false;
-                return Woke::Handed(p, spinning);
-            }
-            if s.shutdown {
-                return Woke::Shutdown;
-            }
-            if std::mem::take(&mut s.kicked) {
-                return Woke::Kicked;
+            if let Some(woke) = s.take_flag() {
+                return woke;
             }
             match deadline {
                 None => self.cv.wait(&mut s),
@@ -79,15 +87,8 @@ impl MPark {
             let mut poll = net.lock();
             {
                 let mut s = self.state.lock();
-                if let Some((p, spinning)) = s.handoff.take() {
-                    s.kicked = false;
-                    return Woke::Handed(p, spinning);
-                }
-                if s.shutdown {
-                    return Woke::Shutdown;
-                }
-                if std::mem::take(&mut s.kicked) {
-                    return Woke::Kicked;
+                if let Some(woke) = s.take_flag() {
+                    return woke;
                 }
                 s.polling = Some(net.clone());
             }
