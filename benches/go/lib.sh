@@ -38,6 +38,24 @@ build_bench() {
     go build -trimpath -o "$BIN" .
 }
 
+# run_rounds REPS SKIP WORKLOAD...: runs "$BIN WORKLOAD" for every workload, REPS
+# interleaved rounds, then prints each key's median (keys matching the regex SKIP,
+# if not empty, are bookkeeping and left out).
+run_rounds() {
+    local reps="$1" skip="$2"
+    shift 2
+    local results
+    results="$(mktemp)"
+    local rep w
+    for ((rep = 1; rep <= reps; rep++)); do
+        for w in "$@"; do
+            collect "$results" "$rep" "$w" "$BIN" "$w"
+        done
+    done
+    report "$results" go "$reps" "$skip" "$@"
+    rm -f "$results"
+}
+
 # median: the median of the numbers on stdin (integers print as integers).
 median() {
     sort -g | awk '{ v[NR] = $1 }

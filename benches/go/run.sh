@@ -30,12 +30,4 @@ WORKLOADS=(
     blocking
 )
 
-RESULTS="$(mktemp)"
-trap 'rm -f "$RESULTS"' EXIT
-
-for ((rep = 1; rep <= REPS; rep++)); do
-    for w in "${WORKLOADS[@]}"; do
-        collect "$RESULTS" "$rep" "$w" "$BIN" "$w"
-    done
-done
-report "$RESULTS" go "$REPS" "" "${WORKLOADS[@]}"
+run_rounds "$REPS" "" "${WORKLOADS[@]}"

@@ -27,13 +27,5 @@ for shape in spsc mpsc mpmc; do
 done
 WORKLOADS+=(select2_cap64 ping_pong_cap0 ping_pong_cap1)
 
-RESULTS="$(mktemp)"
-trap 'rm -f "$RESULTS"' EXIT
-
-for ((rep = 1; rep <= REPS; rep++)); do
-    for w in "${WORKLOADS[@]}"; do
-        collect "$RESULTS" "$rep" "$w" "$BIN" "$w"
-    done
-done
 # `iters` is bookkeeping, not a result.
-report "$RESULTS" go "$REPS" '^iters$' "${WORKLOADS[@]}"
+run_rounds "$REPS" '^iters$' "${WORKLOADS[@]}"

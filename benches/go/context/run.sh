@@ -20,13 +20,5 @@ build_bench gortcontextbench
 
 WORKLOADS=(create_cancel_child cancel_tree_100k done_select)
 
-RESULTS="$(mktemp)"
-trap 'rm -f "$RESULTS"' EXIT
-
-for ((rep = 1; rep <= REPS; rep++)); do
-    for w in "${WORKLOADS[@]}"; do
-        collect "$RESULTS" "$rep" "$w" "$BIN" "$w"
-    done
-done
 # `iters` is bookkeeping, not a result.
-report "$RESULTS" go "$REPS" '^iters$' "${WORKLOADS[@]}"
+run_rounds "$REPS" '^iters$' "${WORKLOADS[@]}"
