@@ -62,6 +62,8 @@ pub(crate) struct Poller {
 pub(crate) struct PollState {
     poll: Poll,
     events: Events,
+    /// The sockets a poll found ready; kept to reuse its allocation.
+    ready: Vec<(Arc<ScheduledIo>, Ready)>,
 }
 
 impl Poller {
@@ -73,6 +75,7 @@ impl Poller {
             state: Mutex::new(PollState {
                 poll,
                 events: Events::with_capacity(EVENTS),
+                ready: Vec::new(),
             }),
             registry,
             waker,
@@ -145,7 +148,11 @@ impl Poller {
     /// Polls with the lock held, waiting up to `timeout` (`None`: until an event or a
     /// `wake`).
     pub(crate) fn poll_locked(&self, st: &mut PollState, timeout: Option<Duration>) -> usize {
-        let PollState { poll, events } = st;
+        let PollState {
+            poll,
+            events,
+            ready,
+        } = st;
         if let Err(e) = poll.poll(events, timeout) {
             // EINTR: a signal arrived; the caller looks again. Anything else means the
             // epoll descriptor itself is broken, which no retry would mend.
@@ -160,7 +167,6 @@ impl Poller {
         if events.is_empty() {
             return 0;
         }
-        let mut ready = Vec::with_capacity(events.iter().count());
         {
             let ios = self.ios.lock();
             for ev in events.iter() {
@@ -177,7 +183,7 @@ impl Poller {
         }
         let n = ready.len();
         crate::sched::context::dispatching_net(|| {
-            for (io, r) in ready {
+            for (io, r) in ready.drain(..) {
                 io.set_ready(r);
             }
         });
@@ -290,8 +296,40 @@ pub(crate) struct ScheduledIo {
 /// woken, and those that lose the race for the data wait again.
 #[derive(Default)]
 struct Waiters {
-    reader: Vec<TaskWaker>,
-    writer: Vec<TaskWaker>,
+    reader: DirWaiters,
+    writer: DirWaiters,
+}
+
+/// One direction's waiters: the usual single one inline, so that a readiness event
+/// allocates nothing; any others in `more`.
+#[derive(Default)]
+struct DirWaiters {
+    first: Option<TaskWaker>,
+    more: Vec<TaskWaker>,
+}
+
+impl DirWaiters {
+    fn add(&mut self, waker: &TaskWaker) {
+        match &self.first {
+            None => self.first = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => {}
+            Some(_) if self.more.iter().any(|w| w.will_wake(waker)) => {}
+            Some(_) => self.more.push(waker.clone()),
+        }
+    }
+
+    fn take(&mut self) -> DirWaiters {
+        std::mem::take(self)
+    }
+
+    fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+        }
+        for w in self.more {
+            w.wake();
+        }
+    }
 }
 
 impl ScheduledIo {
@@ -310,20 +348,18 @@ impl ScheduledIo {
                 Err(actual) => cur = actual,
             }
         }
-        let woken: Vec<TaskWaker> = {
+        // Taken under the lock, woken after it: a wake may drop a task, and with it
+        // anything, even another socket.
+        let (readers, writers) = {
             let mut w = self.waiters.lock();
-            let mut woken = Vec::new();
-            if r.0 & Direction::Read.mask() != 0 {
-                woken.append(&mut w.reader);
-            }
-            if r.0 & Direction::Write.mask() != 0 {
-                woken.append(&mut w.writer);
-            }
-            woken
+            let readers = (r.0 & Direction::Read.mask() != 0).then(|| w.reader.take());
+            let writers = (r.0 & Direction::Write.mask() != 0).then(|| w.writer.take());
+            (readers, writers)
         };
-        for w in woken {
-            w.wake();
-        }
+        readers
+            .into_iter()
+            .chain(writers)
+            .for_each(DirWaiters::wake);
     }
 
     /// Ready to try an operation in `dir`, or `Pending` with the waker stored.
@@ -346,12 +382,9 @@ impl ScheduledIo {
                 dir,
             });
         }
-        let list = match dir {
-            Direction::Read => &mut w.reader,
-            Direction::Write => &mut w.writer,
-        };
-        if !list.iter().any(|x| x.will_wake(cx.waker())) {
-            list.push(cx.waker().clone());
+        match dir {
+            Direction::Read => w.reader.add(cx.waker()),
+            Direction::Write => w.writer.add(cx.waker()),
         }
         TaskPoll::Pending
     }
