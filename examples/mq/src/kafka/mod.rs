@@ -1,0 +1,1 @@
+//! Kafka-style partitioned log, producers and consumer groups, in-process.

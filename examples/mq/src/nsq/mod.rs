@@ -1,0 +1,1 @@
+//! NSQ (TCP protocol V2): broker and consumer.
