@@ -141,12 +141,13 @@ impl Drop for EnterGuard {
 
 /// Runs `f` on this thread's P if this thread is an M of `handle` holding one and the
 /// P is not already borrowed; otherwise gives `item` back.
-pub(crate) fn with_core<T>(
+pub(crate) fn with_core<T, R>(
     handle: &Shared,
     item: T,
-    f: impl FnOnce(&mut PCore, T),
-) -> Result<(), T> {
+    f: impl FnOnce(&mut PCore, T) -> R,
+) -> Result<R, T> {
     let mut item = Some(item);
+    let mut out = None;
     let _ = CONTEXT.try_with(|cx| {
         let same = match &*cx.handle.borrow() {
             Some(h) => std::ptr::eq(Arc::as_ptr(h), handle),
@@ -157,7 +158,7 @@ pub(crate) fn with_core<T>(
         }
         if let Ok(mut core) = cx.core.try_borrow_mut() {
             if let Some(core) = core.as_mut() {
-                f(core, item.take().expect("item is taken once"));
+                out = Some(f(core, item.take().expect("item is taken once")));
                 return;
             }
         }
@@ -170,13 +171,13 @@ pub(crate) fn with_core<T>(
         let borrowed = slot.borrow();
         if let Some(mut core) = borrowed {
             cx.slot_borrowed.set(true);
-            f(&mut core, item.take().expect("item is taken once"));
+            out = Some(f(&mut core, item.take().expect("item is taken once")));
             cx.slot_borrowed.set(false);
         }
     });
-    match item {
-        None => Ok(()),
-        Some(item) => Err(item),
+    match (out, item) {
+        (Some(out), _) => Ok(out),
+        (None, item) => Err(item.expect("item is given back when f did not run")),
     }
 }
 

@@ -103,18 +103,24 @@ impl<T: Item> Local<T> {
     /// `runq_put`: with `next`, the G goes to `runnext` and the one it displaces to the
     /// tail of the ring. A full ring sends half of itself and the G to `overflow` in
     /// one batch.
-    pub(crate) fn push(&mut self, item: T, next: bool, overflow: impl FnOnce(Overflow<'_, T>)) {
+    pub(crate) fn push(
+        &mut self,
+        item: T,
+        next: bool,
+        overflow: impl FnOnce(Overflow<'_, T>),
+    ) -> Pushed {
         let mut ptr = item.into_ptr().as_ptr();
         if next {
             // AcqRel: Release publishes the G to a stealer's Acquire CAS; Acquire takes
             // ownership of the displaced one.
             let old = self.inner.runnext.swap(ptr, AcqRel);
             if old.is_null() {
-                return;
+                return Pushed::Runnext;
             }
             ptr = old;
         }
         self.push_back(ptr, overflow);
+        Pushed::Ring
     }
 
     fn push_back(&mut self, ptr: *mut (), overflow: impl FnOnce(Overflow<'_, T>)) {
@@ -234,6 +240,11 @@ impl<T: Item> Steal<T> {
         self.0.head.load(Relaxed)
     }
 
+    /// Whether `runnext` holds a G (a snapshot).
+    pub(crate) fn has_runnext(&self) -> bool {
+        self.0.has_runnext()
+    }
+
     /// Queue length including `runnext`, for metrics.
     pub(crate) fn len(&self) -> usize {
         self.0.len() as usize + usize::from(self.0.has_runnext())
@@ -319,6 +330,16 @@ impl<T: Item> Steal<T> {
             }
         }
     }
+}
+
+/// Where `push` left the queue's new work.
+#[must_use]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Pushed {
+    /// In an empty `runnext`: the ring did not grow.
+    Runnext,
+    /// The G, or the one it displaced from `runnext`, went to the ring (or overflowed).
+    Ring,
 }
 
 /// Whether a thief may take the victim's `runnext` when its ring is empty.
@@ -412,7 +433,7 @@ mod tests {
         let (mut local, steal) = new::<Box<Val>>();
         let mut overflowed = Vec::new();
         for i in 0..LEN as usize + 10 {
-            local.push(Box::new(Val(i)), i % 3 == 0, |o| {
+            let _where = local.push(Box::new(Val(i)), i % 3 == 0, |o| {
                 overflowed.extend(o.map(|v| v.0))
             });
         }
@@ -440,9 +461,12 @@ mod tests {
     #[test]
     fn runnext_is_first_and_displaces_to_the_tail() {
         let (mut local, _steal) = new::<Box<Val>>();
-        local.push(Box::new(Val(1)), false, |_| unreachable!());
-        local.push(Box::new(Val(2)), true, |_| unreachable!());
-        local.push(Box::new(Val(3)), true, |_| unreachable!());
+        let pushed = [
+            local.push(Box::new(Val(1)), false, |_| unreachable!()),
+            local.push(Box::new(Val(2)), true, |_| unreachable!()),
+            local.push(Box::new(Val(3)), true, |_| unreachable!()),
+        ];
+        assert_eq!(pushed, [Pushed::Ring, Pushed::Runnext, Pushed::Ring]);
         let order: Vec<_> = std::iter::from_fn(|| local.pop(false))
             .map(|v| v.0)
             .collect();
@@ -488,7 +512,7 @@ mod tests {
             })
             .collect();
         for i in 0..N {
-            local.push(Box::new(Val(i)), i % 5 == 0, |o| {
+            let _where = local.push(Box::new(Val(i)), i % 5 == 0, |o| {
                 overflow.lock().unwrap().extend(o.map(|v| v.0))
             });
             if i % 3 == 0 {

@@ -114,7 +114,9 @@ impl M {
             remote.current.store(0, Relaxed);
             if let Some(t) = yielded {
                 // Behind the others, not runnext, or it would run again at once.
-                context::core(|c| c.runq.push(t, false, |o| self.handle.push_global_batch(o)));
+                context::core(|c| {
+                    let _ring = c.runq.push(t, false, |o| self.handle.push_global_batch(o));
+                });
             }
         } else {
             // sysmon retook the P (the poll blocked); it runs on another M now.

@@ -35,6 +35,7 @@ use crate::net::poller::Poller;
 use crate::task::{self, owned::OwnedTasks, JoinHandle, Notified, Schedule, Task};
 use crate::time::driver::Driver as TimerDriver;
 use crossbeam_utils::CachePadded;
+use local_queue::Pushed;
 use p::{PCore, Remote};
 use park::MPark;
 use std::collections::{HashMap, VecDeque};
@@ -200,10 +201,18 @@ impl Shared {
                 p::bump(&self.remotes[core.id].spawned);
             }
             core.runq
-                .push(task, next, |overflow| self.push_global_batch(overflow));
+                .push(task, next, |overflow| self.push_global_batch(overflow))
         });
         match local {
-            Ok(()) => {
+            // A G woken into an empty `runnext` runs on this P as soon as the waker's
+            // poll ends, which for a G that sends and then waits is at once: waking
+            // another M for it (Go's `ready` does) would only have that M spin, find
+            // `runnext` taken back by its owner, and park again, a futex wake and wait
+            // per message for the pair. tokio's LIFO slot does not notify either. Only
+            // a ring that grows calls for more Ms; a waker that goes on computing has
+            // its `runnext` offered to an idle P by sysmon (sysmon.rs, rule 5).
+            Ok(Pushed::Runnext) if matches!(how, Queued::Wake) => {}
+            Ok(_) => {
                 if !is_yield {
                     self.wake_p_after_push();
                 }

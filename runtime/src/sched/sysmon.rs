@@ -26,6 +26,11 @@
 //! 4. **Poll the network** without blocking when nobody has for 10 ms and sockets are
 //!    registered (Go's sysmon does the same): Ms that never run out of local work
 //!    never reach the netpoller themselves. The Gs woken go to the global queue.
+//! 5. **Offer a waiting `runnext`**: a G woken into an empty `runnext` does not wake
+//!    an idle P (mod.rs, `schedule_task`: its waker's poll usually ends at once). If
+//!    the same poll is still running at the next round, `wake_p`: a spinning M then
+//!    steals it (steal.rs), as Go's `ready` would have had one do at once. The G
+//!    waits at most a round (20 µs, or up to 10 ms when sysmon has backed off).
 //!
 //! Rejected: signal-based preemption (Go's async preemption). A Rust future cannot be
 //! suspended mid-poll; taking its P away is what can be done without unsafety.
@@ -275,6 +280,12 @@ fn round(
                     continue;
                 }
             }
+        }
+        // 5. A G woken into `runnext` behind this poll was not announced to the idle
+        // Ps (mod.rs, `schedule_task`): the poll has now lasted a round, so offer it.
+        if r.steal.has_runnext() && h.idle.npidle.load(Relaxed) > 0 {
+            acted = true;
+            h.wake_p();
         }
         // 3. A poll that has lasted too long: ask the G to yield, and retake the P
         // if Gs starve behind it.

@@ -46,7 +46,9 @@ fn assert_counters(idle: &Idle, claimed: bool, other_idle_ps: usize) {
 }
 
 /// Thread A (a running M) pushes a G on its own ring (`next = false`) or to its
-/// `runnext` (`next = true`, what `schedule_task` does for a wake or a spawn), then
+/// `runnext` (`next = true`, what `schedule_task` does for a spawn, or for a wake that
+/// displaces a G to the ring; a wake into an empty `runnext` asks for no wake-up, as
+/// its own running P will run it), then
 /// `try_claim_wake_after_local_push`. Thread B (the last spinning M) releases its P
 /// (`p_idled`), `drop_spinning`, then re-checks A's queue (`Steal::is_empty`, as
 /// `Shared::any_work` does).
@@ -58,7 +60,7 @@ fn local_push_vs_last_spinner(next: bool, other_idle_ps: usize) {
         let pusher = {
             let idle = idle.clone();
             move || {
-                local.push(G, next, |_| unreachable!("one G cannot overflow"));
+                let _where = local.push(G, next, |_| unreachable!("one G cannot overflow"));
                 let claimed = idle.try_claim_wake_after_local_push();
                 // Keep the queue (and its G) alive until the checks below.
                 (claimed, Some(local))

@@ -107,7 +107,7 @@ fn owner(pool: Arc<Pool>, mut local: Local<Tok>, ops: &[Op]) -> (Local<Tok>, See
             Push { next } => {
                 let g = pool.make(next_g);
                 next_g += 1;
-                local.push(g, next, |batch| {
+                let _where = local.push(g, next, |batch| {
                     // The global queue's side of `runq_put_slow`: LEN/2 + 1 Gs.
                     let n = batch.map(|g| overflowed.0.push(pool.run(g))).count();
                     assert_eq!(n, LEN as usize / 2 + 1, "overflow batch size");
@@ -313,7 +313,7 @@ fn loom_queue_steal_chain() {
         let (mut local, steal) = local_queue::new::<Tok>();
         // The victim's Gs are queued before the thieves start.
         for i in 0..N {
-            local.push(pool.make(i), false, |_| unreachable!("no overflow"));
+            let _where = local.push(pool.make(i), false, |_| unreachable!("no overflow"));
         }
         let (mut mid, mid_steal) = local_queue::new::<Tok>();
         let mid_steal = Arc::new(mid_steal);
