@@ -1,0 +1,283 @@
+//! Consumer groups: range and round-robin assignment, rebalance when partitions are
+//! added (the new ones get consumed), a graceful close commits, a restarted group
+//! resumes from its committed offsets, and rebalance notifications.
+
+mod kafka_common;
+
+use gort_mq::kafka::*;
+use kafka_common::{eventually, run, TempDir};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn tps(v: &[(&str, u32)]) -> Vec<TopicPartition> {
+    v.iter().map(|(t, p)| TopicPartition::new(*t, *p)).collect()
+}
+
+#[test]
+fn range_assignment() {
+    let members: BTreeMap<String, Vec<String>> = [
+        ("a", vec!["t1", "t2"]),
+        ("b", vec!["t1", "t2"]),
+        ("c", vec!["t1"]),
+    ]
+    .into_iter()
+    .map(|(m, t)| (m.to_string(), t.into_iter().map(String::from).collect()))
+    .collect();
+    let topics: BTreeMap<String, u32> = [("t1".to_string(), 7), ("t2".to_string(), 3)].into();
+    let a = Strategy::Range.assign(&members, &topics);
+    assert_eq!(
+        a["a"],
+        tps(&[("t1", 0), ("t1", 1), ("t1", 2), ("t2", 0), ("t2", 1)])
+    );
+    assert_eq!(a["b"], tps(&[("t1", 3), ("t1", 4), ("t2", 2)]));
+    assert_eq!(a["c"], tps(&[("t1", 5), ("t1", 6)]));
+}
+
+#[test]
+fn round_robin_assignment() {
+    let members: BTreeMap<String, Vec<String>> = [
+        ("a", vec!["t1", "t2"]),
+        ("b", vec!["t1", "t2"]),
+        ("c", vec!["t2"]),
+    ]
+    .into_iter()
+    .map(|(m, t)| (m.to_string(), t.into_iter().map(String::from).collect()))
+    .collect();
+    let topics: BTreeMap<String, u32> = [("t1".to_string(), 3), ("t2".to_string(), 4)].into();
+    let a = Strategy::RoundRobin.assign(&members, &topics);
+    // t1 dealt a,b,(c skipped)a; t2 continues at b: b,c,a,b.
+    assert_eq!(a["a"], tps(&[("t1", 0), ("t1", 2), ("t2", 2)]));
+    assert_eq!(a["b"], tps(&[("t1", 1), ("t2", 0), ("t2", 3)]));
+    assert_eq!(a["c"], tps(&[("t2", 1)]));
+    // Every partition exactly once, for both strategies and many shapes.
+    for strategy in [Strategy::Range, Strategy::RoundRobin] {
+        for m in 1..6 {
+            for n in 0..13 {
+                let members: BTreeMap<String, Vec<String>> = (0..m)
+                    .map(|i| (format!("m{i}"), vec!["t".to_string()]))
+                    .collect();
+                let topics: BTreeMap<String, u32> = [("t".to_string(), n)].into();
+                let a = strategy.assign(&members, &topics);
+                let all: Vec<_> = a.values().flatten().cloned().collect();
+                let set: BTreeSet<_> = all.iter().cloned().collect();
+                assert_eq!(all.len(), n as usize);
+                assert_eq!(set.len(), n as usize);
+                let sizes: Vec<usize> = a.values().map(Vec::len).collect();
+                assert!(
+                    sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+                    "balanced"
+                );
+            }
+        }
+    }
+}
+
+fn fast_group() -> ConsumerConfig {
+    ConsumerConfig {
+        group: GroupConfig {
+            session_timeout: Duration::from_millis(1000),
+            heartbeat_interval: Duration::from_millis(50),
+            rebalance_timeout: Duration::from_millis(500),
+            ..GroupConfig::default()
+        },
+        auto_commit_interval: Duration::from_millis(100),
+        return_notifications: true,
+        ..ConsumerConfig::default()
+    }
+}
+
+type Seen = Arc<Mutex<Vec<(u32, u64)>>>;
+
+fn recorder(seen: &Seen) -> impl Handler {
+    let seen = Arc::clone(seen);
+    AutoMark(move |m: Message| {
+        seen.lock().unwrap().push((m.partition, m.offset));
+        std::future::ready(())
+    })
+}
+
+#[test]
+fn added_partitions_rebalance_the_group() {
+    let dir = TempDir::new("grp-add");
+    let b = Broker::open(&dir.0, LogConfig::default()).unwrap();
+    b.create_topic("t", 2).unwrap();
+    let b2 = b.clone();
+    run(LIMIT, async move {
+        let seen: Seen = Arc::default();
+        let ctx = gort::context::background();
+        let c1 = Consumer::start(&b2, &ctx, "g", &["t"], fast_group(), recorder(&seen));
+        let c2 = Consumer::start(&b2, &ctx, "g", &["t"], fast_group(), recorder(&seen));
+        let coord = b2.coordinator("g", &fast_group().group);
+        eventually(Duration::from_secs(10), "two members, stable", || {
+            coord.members().len() == 2 && !coord.is_rebalancing()
+        })
+        .await;
+        let gen = coord.generation();
+        gort::blocking(|| b2.add_partitions("t", 2)).unwrap();
+        let p = SyncProducer::new(b2.clone(), Arc::new(RoundRobinPartitioner::new()));
+        for i in 0..40u8 {
+            p.send(ProducerMessage::new("t", None, vec![i]))
+                .await
+                .unwrap();
+        }
+        eventually(Duration::from_secs(10), "all 40 consumed", || {
+            seen.lock().unwrap().len() >= 40
+        })
+        .await;
+        assert!(
+            coord.generation() > gen,
+            "a rebalance for the new partitions"
+        );
+        let owned: BTreeSet<u32> = coord
+            .assignment()
+            .values()
+            .flatten()
+            .map(|tp| tp.partition)
+            .collect();
+        assert_eq!(owned, (0..4).collect(), "all four partitions assigned");
+        let got: BTreeSet<u32> = seen.lock().unwrap().iter().map(|x| x.0).collect();
+        assert_eq!(got, (0..4).collect(), "new partitions consumed");
+        // Notifications: each member saw at least one claim.
+        let n1 = c1.notifications().try_recv().expect("a notification");
+        assert_eq!(n1.kind, NotificationKind::RebalanceOk);
+        c1.close().await;
+        c2.close().await;
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            40,
+            "no duplicates on graceful rebalances"
+        );
+    });
+}
+
+#[test]
+fn restarted_group_resumes_from_committed_offsets() {
+    let dir = TempDir::new("grp-resume");
+    {
+        let b = Broker::open(&dir.0, LogConfig::default()).unwrap();
+        b.create_topic("t", 3).unwrap();
+        let b2 = b.clone();
+        run(LIMIT, async move {
+            let p = SyncProducer::new(b2.clone(), Arc::new(RoundRobinPartitioner::new()));
+            for i in 0..300u32 {
+                p.send(ProducerMessage::new("t", None, i.to_be_bytes().to_vec()))
+                    .await
+                    .unwrap();
+            }
+            let seen: Seen = Arc::default();
+            let c = Consumer::start(
+                &b2,
+                &gort::context::background(),
+                "g",
+                &["t"],
+                fast_group(),
+                recorder(&seen),
+            );
+            eventually(Duration::from_secs(10), "300 consumed", || {
+                seen.lock().unwrap().len() >= 300
+            })
+            .await;
+            c.close().await; // commits
+            assert_eq!(seen.lock().unwrap().len(), 300);
+        });
+    }
+    // "Restart": a new broker over the same directory, 150 more messages.
+    let b = Broker::open(&dir.0, LogConfig::default()).unwrap();
+    let b2 = b.clone();
+    run(LIMIT, async move {
+        for tp in 0..3 {
+            assert_eq!(
+                b2.offsets()
+                    .committed("g", &TopicPartition::new("t", tp))
+                    .unwrap(),
+                Some(100),
+                "committed on close"
+            );
+        }
+        let p = SyncProducer::new(b2.clone(), Arc::new(RoundRobinPartitioner::new()));
+        for i in 300..450u32 {
+            p.send(ProducerMessage::new("t", None, i.to_be_bytes().to_vec()))
+                .await
+                .unwrap();
+        }
+        let seen: Seen = Arc::default();
+        let c = Consumer::start(
+            &b2,
+            &gort::context::background(),
+            "g",
+            &["t"],
+            fast_group(),
+            recorder(&seen),
+        );
+        eventually(Duration::from_secs(10), "150 consumed", || {
+            seen.lock().unwrap().len() >= 150
+        })
+        .await;
+        // Give it a moment to (wrongly) re-read anything old.
+        gort::time::sleep(Duration::from_millis(200)).await;
+        c.close().await;
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 150, "only the new messages");
+        assert!(seen.iter().all(|&(_, off)| off >= 100));
+    });
+}
+
+#[test]
+fn initial_offset_newest_skips_the_backlog() {
+    let dir = TempDir::new("grp-newest");
+    let b = Broker::open(&dir.0, LogConfig::default()).unwrap();
+    b.create_topic("t", 1).unwrap();
+    let b2 = b.clone();
+    run(LIMIT, async move {
+        let p = SyncProducer::new(b2.clone(), Arc::new(RoundRobinPartitioner::new()));
+        for _ in 0..10 {
+            p.send(ProducerMessage::new("t", None, vec![1]))
+                .await
+                .unwrap();
+        }
+        let seen: Seen = Arc::default();
+        let cfg = ConsumerConfig {
+            initial_offset: InitialOffset::Newest,
+            ..fast_group()
+        };
+        let c = Consumer::start(
+            &b2,
+            &gort::context::background(),
+            "g",
+            &["t"],
+            cfg,
+            recorder(&seen),
+        );
+        let coord = b2.coordinator("g", &fast_group().group);
+        eventually(Duration::from_secs(10), "joined", || {
+            coord.generation() >= 1 && !coord.is_rebalancing()
+        })
+        .await;
+        gort::time::sleep(Duration::from_millis(100)).await; // the partition goroutine starts
+        p.send(ProducerMessage::new("t", None, vec![2]))
+            .await
+            .unwrap();
+        eventually(Duration::from_secs(10), "the new one", || {
+            !seen.lock().unwrap().is_empty()
+        })
+        .await;
+        c.close().await;
+        assert_eq!(*seen.lock().unwrap(), vec![(0, 10)]);
+    });
+}
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Broker>();
+    check::<Consumer>();
+    check::<Session>();
+    check::<Coordinator>();
+    check::<AsyncProducer>();
+    check::<SyncProducer>();
+    check::<Partition>();
+    check::<Topic>();
+}
