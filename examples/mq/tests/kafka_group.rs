@@ -16,18 +16,24 @@ fn tps(v: &[(&str, u32)]) -> Vec<TopicPartition> {
     v.iter().map(|(t, p)| TopicPartition::new(*t, *p)).collect()
 }
 
+/// Members and the topics each subscribes to.
+fn members(v: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+    v.iter()
+        .map(|(m, t)| (m.to_string(), t.iter().map(|t| t.to_string()).collect()))
+        .collect()
+}
+
+/// Topics and their partition counts.
+fn topics(v: &[(&str, u32)]) -> BTreeMap<String, u32> {
+    v.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+}
+
 #[test]
 fn range_assignment() {
-    let members: BTreeMap<String, Vec<String>> = [
-        ("a", vec!["t1", "t2"]),
-        ("b", vec!["t1", "t2"]),
-        ("c", vec!["t1"]),
-    ]
-    .into_iter()
-    .map(|(m, t)| (m.to_string(), t.into_iter().map(String::from).collect()))
-    .collect();
-    let topics: BTreeMap<String, u32> = [("t1".to_string(), 7), ("t2".to_string(), 3)].into();
-    let a = Strategy::Range.assign(&members, &topics);
+    let a = Strategy::Range.assign(
+        &members(&[("a", &["t1", "t2"]), ("b", &["t1", "t2"]), ("c", &["t1"])]),
+        &topics(&[("t1", 7), ("t2", 3)]),
+    );
     assert_eq!(
         a["a"],
         tps(&[("t1", 0), ("t1", 1), ("t1", 2), ("t2", 0), ("t2", 1)])
@@ -38,16 +44,10 @@ fn range_assignment() {
 
 #[test]
 fn round_robin_assignment() {
-    let members: BTreeMap<String, Vec<String>> = [
-        ("a", vec!["t1", "t2"]),
-        ("b", vec!["t1", "t2"]),
-        ("c", vec!["t2"]),
-    ]
-    .into_iter()
-    .map(|(m, t)| (m.to_string(), t.into_iter().map(String::from).collect()))
-    .collect();
-    let topics: BTreeMap<String, u32> = [("t1".to_string(), 3), ("t2".to_string(), 4)].into();
-    let a = Strategy::RoundRobin.assign(&members, &topics);
+    let a = Strategy::RoundRobin.assign(
+        &members(&[("a", &["t1", "t2"]), ("b", &["t1", "t2"]), ("c", &["t2"])]),
+        &topics(&[("t1", 3), ("t2", 4)]),
+    );
     // t1 dealt a,b,(c skipped)a; t2 continues at b: b,c,a,b.
     assert_eq!(a["a"], tps(&[("t1", 0), ("t1", 2), ("t2", 2)]));
     assert_eq!(a["b"], tps(&[("t1", 1), ("t2", 0), ("t2", 3)]));
@@ -59,8 +59,7 @@ fn round_robin_assignment() {
                 let members: BTreeMap<String, Vec<String>> = (0..m)
                     .map(|i| (format!("m{i}"), vec!["t".to_string()]))
                     .collect();
-                let topics: BTreeMap<String, u32> = [("t".to_string(), n)].into();
-                let a = strategy.assign(&members, &topics);
+                let a = strategy.assign(&members, &topics(&[("t", n)]));
                 let all: Vec<_> = a.values().flatten().cloned().collect();
                 let set: BTreeSet<_> = all.iter().cloned().collect();
                 assert_eq!(all.len(), n as usize);
@@ -99,6 +98,35 @@ fn recorder(seen: &Seen) -> impl Handler {
     })
 }
 
+/// Sends `values` to topic "t", round-robin over its partitions.
+async fn produce(b: &Broker, values: impl IntoIterator<Item = Vec<u8>>) {
+    let p = SyncProducer::new(b.clone(), Arc::new(RoundRobinPartitioner::new()));
+    for v in values {
+        p.send(ProducerMessage::new("t", None, v)).await.unwrap();
+    }
+}
+
+/// Starts a member of group "g" on topic "t" that records what it handles.
+fn start_recording(b: &Broker, cfg: ConsumerConfig) -> (Consumer, Seen) {
+    let seen: Seen = Arc::default();
+    let ctx = gort::context::background();
+    let c = Consumer::start(b, &ctx, "g", &["t"], cfg, recorder(&seen));
+    (c, seen)
+}
+
+/// Produces one message per value, round-robin, then starts a recording member of
+/// group "g" and waits until it has handled as many.
+async fn produce_then_consume(b: &Broker, values: std::ops::Range<u32>) -> (Consumer, Seen) {
+    let n = values.len();
+    produce(b, values.map(|i| i.to_be_bytes().to_vec())).await;
+    let (c, seen) = start_recording(b, fast_group());
+    eventually(Duration::from_secs(10), &format!("{n} consumed"), || {
+        seen.lock().unwrap().len() >= n
+    })
+    .await;
+    (c, seen)
+}
+
 #[test]
 fn added_partitions_rebalance_the_group() {
     let dir = TempDir::new("grp-add");
@@ -117,12 +145,7 @@ fn added_partitions_rebalance_the_group() {
         .await;
         let gen = coord.generation();
         gort::blocking(|| b2.add_partitions("t", 2)).unwrap();
-        let p = SyncProducer::new(b2.clone(), Arc::new(RoundRobinPartitioner::new()));
-        for i in 0..40u8 {
-            p.send(ProducerMessage::new("t", None, vec![i]))
-                .await
-                .unwrap();
-        }
+        produce(&b2, (0..40u8).map(|i| vec![i])).await;
         eventually(Duration::from_secs(10), "all 40 consumed", || {
             seen.lock().unwrap().len() >= 40
         })
@@ -161,25 +184,7 @@ fn restarted_group_resumes_from_committed_offsets() {
         b.create_topic("t", 3).unwrap();
         let b2 = b.clone();
         run(LIMIT, async move {
-            let p = SyncProducer::new(b2.clone(), Arc::new(RoundRobinPartitioner::new()));
-            for i in 0..300u32 {
-                p.send(ProducerMessage::new("t", None, i.to_be_bytes().to_vec()))
-                    .await
-                    .unwrap();
-            }
-            let seen: Seen = Arc::default();
-            let c = Consumer::start(
-                &b2,
-                &gort::context::background(),
-                "g",
-                &["t"],
-                fast_group(),
-                recorder(&seen),
-            );
-            eventually(Duration::from_secs(10), "300 consumed", || {
-                seen.lock().unwrap().len() >= 300
-            })
-            .await;
+            let (c, seen) = produce_then_consume(&b2, 0..300).await;
             c.close().await; // commits
             assert_eq!(seen.lock().unwrap().len(), 300);
         });
@@ -197,25 +202,7 @@ fn restarted_group_resumes_from_committed_offsets() {
                 "committed on close"
             );
         }
-        let p = SyncProducer::new(b2.clone(), Arc::new(RoundRobinPartitioner::new()));
-        for i in 300..450u32 {
-            p.send(ProducerMessage::new("t", None, i.to_be_bytes().to_vec()))
-                .await
-                .unwrap();
-        }
-        let seen: Seen = Arc::default();
-        let c = Consumer::start(
-            &b2,
-            &gort::context::background(),
-            "g",
-            &["t"],
-            fast_group(),
-            recorder(&seen),
-        );
-        eventually(Duration::from_secs(10), "150 consumed", || {
-            seen.lock().unwrap().len() >= 150
-        })
-        .await;
+        let (c, seen) = produce_then_consume(&b2, 300..450).await;
         // Give it a moment to (wrongly) re-read anything old.
         gort::time::sleep(Duration::from_millis(200)).await;
         c.close().await;
@@ -232,34 +219,19 @@ fn initial_offset_newest_skips_the_backlog() {
     b.create_topic("t", 1).unwrap();
     let b2 = b.clone();
     run(LIMIT, async move {
-        let p = SyncProducer::new(b2.clone(), Arc::new(RoundRobinPartitioner::new()));
-        for _ in 0..10 {
-            p.send(ProducerMessage::new("t", None, vec![1]))
-                .await
-                .unwrap();
-        }
-        let seen: Seen = Arc::default();
+        produce(&b2, std::iter::repeat(vec![1]).take(10)).await;
         let cfg = ConsumerConfig {
             initial_offset: InitialOffset::Newest,
             ..fast_group()
         };
-        let c = Consumer::start(
-            &b2,
-            &gort::context::background(),
-            "g",
-            &["t"],
-            cfg,
-            recorder(&seen),
-        );
+        let (c, seen) = start_recording(&b2, cfg);
         let coord = b2.coordinator("g", &fast_group().group);
         eventually(Duration::from_secs(10), "joined", || {
             coord.generation() >= 1 && !coord.is_rebalancing()
         })
         .await;
         gort::time::sleep(Duration::from_millis(100)).await; // the partition goroutine starts
-        p.send(ProducerMessage::new("t", None, vec![2]))
-            .await
-            .unwrap();
+        produce(&b2, [vec![2]]).await;
         eventually(Duration::from_secs(10), "the new one", || {
             !seen.lock().unwrap().is_empty()
         })

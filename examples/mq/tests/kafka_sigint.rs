@@ -4,13 +4,12 @@
 //! expects exit status 0 within a bound, with the clean-stop line printed and the
 //! group's offsets committed.
 
+mod child_process;
 mod kafka_common;
 
+use child_process::Child;
 use kafka_common::TempDir;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHILD: &str = "GORT_KAFKA_SIGINT_CHILD";
 
@@ -26,65 +25,18 @@ fn consumer_group_example_exits_cleanly_on_sigint() {
         return;
     }
     let dir = TempDir::new("sigint");
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "consumer_group_example_exits_cleanly_on_sigint",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, &dir.0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut child = Child::spawn(
+        "consumer_group_example_exits_cleanly_on_sigint",
+        CHILD,
+        &dir.0,
+    );
     // Wait for the live line showing messages consumed.
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(l) => {
-                let consuming =
-                    l.contains("consumer_group: produced") && !l.contains("consumed 0 ");
-                lines.push(l);
-                if consuming {
-                    break;
-                }
-            }
-            Err(_) => {
-                let _ = child.kill();
-                panic!("no status line from the child: {lines:?}");
-            }
-        }
-    }
-    // SIGINT, as Ctrl-C would (via kill(1): no unsafe in this crate's tests either).
-    let st = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let stop_deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > stop_deadline {
-            let _ = child.kill();
-            panic!("the example did not stop within 30 s of SIGINT");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
-        lines.push(l);
-    }
+    child.wait_line(Duration::from_secs(60), |l| {
+        l.contains("consumer_group: produced") && !l.contains("consumed 0 ")
+    });
+    child.interrupt();
+    let status = child.wait_exit(Duration::from_secs(30));
+    let lines = &child.seen;
     assert!(status.success(), "exit status {status:?}; output {lines:?}");
     assert!(lines.iter().any(|l| l.contains("caught")), "{lines:?}");
     assert!(

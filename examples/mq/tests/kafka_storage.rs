@@ -1,31 +1,14 @@
 //! Storage: segment recovery (torn tail truncated, never served), restart loses
 //! nothing, retention by size and by age.
 
+mod kafka_common;
+
 use gort_mq::kafka::{Broker, LogConfig, Partition, Record};
+use kafka_common::TempDir;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let p =
-            std::env::temp_dir().join(format!("gort-kafka-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn rec(i: u64) -> Record {
     Record {

@@ -342,18 +342,7 @@ fn every_message_finished_exactly_once() {
         }
     });
 
-    let mut p = Client::connect(tcp);
-    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
-        let bodies = chunk
-            .iter()
-            .map(|i| format!("msg-{i}").into_bytes())
-            .collect();
-        p.send(&Command::Mpub {
-            topic: "t".into(),
-            bodies,
-        });
-        p.expect_ok();
-    }
+    b.publish_n("t", "msg-", n);
     flaky.join().unwrap();
     b.wait_channel("t", "c", "all finished", |s| s["finish_count"] == n as u64);
     let mut all: Vec<Vec<u8>> = s1.join().unwrap();

@@ -3,19 +3,16 @@
 //! on the same data path finds every message it held.
 //!
 //! The program under test is `gort_mq::nsq::cli::main` — all the example binary
-//! calls — run in a child process: this test binary re-executes itself with the
-//! ignored test `child_nsqd` selected and the flags in an environment variable, so it
-//! works on a clean clone under `cargo nextest run` without locating example binaries.
+//! calls — run in a child process (see `child_process`), with the ignored test
+//! `child_nsqd` selected and the flags in an environment variable.
 
+mod child_process;
 mod nsq_support;
 
+use child_process::Child;
 use gort_mq::nsq::protocol::Command;
 use nsq_support::{temp_dir, test_config, Client, TestBroker, WAIT};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Command as Process, Stdio};
-use std::sync::mpsc;
-use std::time::Instant;
 
 const ARGS_VAR: &str = "GORT_NSQD_CHILD_ARGS";
 
@@ -42,37 +39,12 @@ fn sigint_shuts_down_cleanly() {
         "5",
     ]
     .join("\u{1f}");
-    let mut child = Process::new(std::env::current_exe().unwrap())
-        .args([
-            "child_nsqd",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ARGS_VAR, args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-
-    // Its stdout, line by line, through a thread so that every wait has a bound.
-    let (tx, lines) = mpsc::channel::<String>();
-    let out = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let tcp = loop {
-        let line = lines.recv_timeout(WAIT).expect("nsqd prints its address");
-        // libtest may print "test child_nsqd ... " on the same line first.
-        const MARK: &str = "nsqd: TCP: listening on ";
-        if let Some(i) = line.find(MARK) {
-            break line[i + MARK.len()..].trim().parse().unwrap();
-        }
-    };
+    let mut child = Child::spawn("child_nsqd", ARGS_VAR, args);
+    // libtest may print "test child_nsqd ... " on the same line first.
+    const MARK: &str = "nsqd: TCP: listening on ";
+    let line = child.wait_line(WAIT, |l| l.contains(MARK));
+    let i = line.find(MARK).unwrap();
+    let tcp = line[i + MARK.len()..].trim().parse().unwrap();
 
     let mut p = Client::connect(tcp);
     let n = 50;
@@ -82,27 +54,13 @@ fn sigint_shuts_down_cleanly() {
     let mut c = Client::subscriber(tcp, "t", "c", 1);
     let held = c.expect_message(); // in flight, never finished
 
-    let status = Process::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -INT failed");
-    let start = Instant::now();
-    let exit = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > WAIT {
-            let _ = child.kill();
-            panic!("nsqd did not exit within {WAIT:?} of SIGINT");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
+    child.interrupt();
+    let exit = child.wait_exit(WAIT);
     assert!(exit.success(), "nsqd exited with {exit}");
-    let rest: Vec<String> = lines.try_iter().collect();
     assert!(
-        rest.iter().any(|l| l.contains("caught interrupt")),
-        "{rest:?}"
+        child.seen.iter().any(|l| l.contains("caught interrupt")),
+        "{:?}",
+        child.seen
     );
     // The connected clients were closed, not left hanging.
     c.expect_closed();

@@ -1,7 +1,7 @@
 //! A consumer library on gort, in the shape of go-nsq's `Consumer`: connections to
 //! one or more nsqd, a pool of handler goroutines, max-in-flight spread as RDY over the
 //! connections, backoff when handlers fail, TOUCH for long handlers, and a graceful
-//! shutdown driven by a [`Context`].
+//! shutdown driven by a [`Context`]; and [`main`], the `nsq_consumer` program.
 //!
 //! Goroutines and what they own:
 //!
@@ -12,8 +12,9 @@
 //!   handler in a goroutine of its own while a ticker TOUCHes the message, then
 //!   sending FIN or REQ to the message's connection and the outcome to the
 //!   coordinator;
-//! - the **coordinator** ([`run`] itself): owns every RDY decision (spread,
-//!   backoff, redistribution when a connection drops, reconnection) and shutdown.
+//! - the **coordinator** ([`run`] itself, with its state in `Coordinator`): owns every
+//!   RDY decision (spread, rotation, backoff, redistribution when a connection drops,
+//!   reconnection) and shutdown.
 //!
 //! Invariants:
 //! 1. Only the coordinator sends RDY, so the RDY state never races itself.
@@ -22,11 +23,27 @@
 //! 3. Shutdown sends CLS on every connection, lets handlers finish and answer what
 //!    they hold (bounded by `shutdown_timeout`), then closes; whatever a broker still
 //!    counts in flight is requeued by it on disconnect, so nothing is lost.
+//! 4. Messages in flight never exceed `max_in_flight`: the coordinator raises a
+//!    connection's RDY only while the sum over connections of `max(RDY, in flight)`,
+//!    plus what handlers still hold from connections that dropped, stays within it;
+//!    a raise that does not fit waits for a handler to answer. (RDY is asynchronous:
+//!    a broker may send up to the old count in the round trip before it reads a
+//!    lowered one. Lowering happens only when the spread changes — a connection comes
+//!    or goes, backoff starts — or, by rotation, on a connection that received nothing
+//!    for a whole interval.)
+//!
+//! RDY spread (go-nsq's, made exact): with `max_in_flight >= n` connections, each gets
+//! `max_in_flight / n` and `max_in_flight % n` of them one more, so the RDY adds up to
+//! `max_in_flight`; the ones holding the extra keep it while the spread is recomputed.
+//! With `max_in_flight < n`, `max_in_flight` connections get RDY 1 and the rest 0; every
+//! `rdy_redistribute_interval` (go-nsq's `rdyLoop`) a connection holding RDY that has
+//! received nothing since the last rotation and holds nothing in flight gives it up to
+//! one at 0, chosen at random, so every nsqd is eventually drained.
 //!
 //! Backoff (go-nsq's, simplified): a failure raises the level and pauses every
 //! connection (RDY 0) for `backoff * 2^(level-1)` (at most `max_backoff`); then one
-//! connection gets RDY 1 to test; a success lowers the level (full RDY at level 0),
-//! a failure raises it again.
+//! connection, chosen at random, gets RDY 1 to test; a success lowers the level (full
+//! RDY at level 0), a failure raises it again.
 
 use super::conn_io::ConnReader;
 use super::message::Message;
@@ -37,6 +54,7 @@ use gort::net::{OwnedWriteHalf, TcpStream};
 use gort::time::Instant;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -74,6 +92,10 @@ pub struct ConsumerConfig {
     pub shutdown_timeout: Duration,
     /// How long to wait before reconnecting to an nsqd that dropped.
     pub reconnect_delay: Duration,
+    /// With fewer max-in-flight than connections, how often RDY moves from an idle
+    /// connection to one without (go-nsq's `rdy_redistribute_interval`); a connection
+    /// is idle if it received nothing for one interval.
+    pub rdy_redistribute_interval: Duration,
 }
 
 impl ConsumerConfig {
@@ -93,6 +115,7 @@ impl ConsumerConfig {
             heartbeat_interval: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
             reconnect_delay: Duration::from_secs(1),
+            rdy_redistribute_interval: Duration::from_secs(5),
         }
     }
 }
@@ -118,17 +141,34 @@ struct Counters {
     gave_up: AtomicU64,
 }
 
-/// A live connection, as the coordinator and handlers see it.
+/// A live connection, as the coordinator sees it.
 struct Conn {
     cmds: Sender<Command>,
-    /// Messages received on it and not yet answered.
+    /// Messages received on it and not yet answered: incremented by its reader,
+    /// decremented by the handler that answers (which holds this `Arc` with the
+    /// message, so it counts down even after the connection is gone).
     in_flight: Arc<AtomicU64>,
+    /// Messages ever received on it: written by its reader, read by the rotation.
+    received: Arc<AtomicU64>,
     addr: String,
+    /// The RDY the coordinator wants here (coordinator only).
+    want: u64,
+    /// The RDY last sent here (coordinator only).
+    rdy: u64,
+    /// `received` at the last rotation: unchanged means idle since (coordinator only).
+    received_mark: u64,
 }
 
-/// What handlers need of each connection, by ID: where to send FIN/REQ/TOUCH, and
-/// its count of unanswered messages. Written by the coordinator, read by handlers.
-type ConnTable = std::sync::Mutex<HashMap<u64, (Sender<Command>, Arc<AtomicU64>)>>;
+/// A message on its way to a handler, with the connection it came on.
+struct Delivery {
+    conn_id: u64,
+    in_flight: Arc<AtomicU64>,
+    msg: Message,
+}
+
+/// Where handlers send FIN/REQ/TOUCH, by connection ID. Written by the coordinator,
+/// read by handlers.
+type ConnTable = std::sync::Mutex<HashMap<u64, Sender<Command>>>;
 
 enum Event {
     Connected(u64, Conn),
@@ -144,12 +184,12 @@ where
 {
     let handler = Arc::new(handler);
     let counters = Arc::new(Counters::default());
-    let (work_tx, work_rx) = bounded::<(u64, Message)>(cfg.max_in_flight.max(1) as usize);
+    let (work_tx, work_rx) = bounded::<Delivery>(cfg.max_in_flight.max(1) as usize);
     let (events_tx, events_rx) = unbounded::<Event>();
     let (outcome_tx, outcome_rx) = unbounded::<bool>();
     let cmds_by_conn: Arc<ConnTable> = Arc::default();
 
-    let mut conns: HashMap<u64, Conn> = HashMap::new();
+    let mut co = Coordinator::new(&cfg);
     let mut next_id = 0u64;
     let mut first_err = None;
     for addr in &cfg.nsqd_tcp_addresses {
@@ -166,7 +206,7 @@ where
         {
             Ok(c) => {
                 register(&cmds_by_conn, next_id, &c);
-                conns.insert(next_id, c);
+                co.conns.insert(next_id, c);
             }
             Err(e) => {
                 eprintln!("nsq consumer: {addr}: {e}");
@@ -183,7 +223,7 @@ where
             }
         }
     }
-    if conns.is_empty() {
+    if co.conns.is_empty() {
         return Err(first_err.unwrap_or_else(|| io::Error::other("no nsqd addresses")));
     }
 
@@ -201,8 +241,8 @@ where
             cfg.clone(),
         );
         drop(gort::go(async move {
-            while let Some((conn_id, msg)) = work_rx.recv().await {
-                handle_one(&cfg, &*handler, &cmds, &counters, &outcome_tx, conn_id, msg).await;
+            while let Some(d) = work_rx.recv().await {
+                handle_one(&cfg, &*handler, &cmds, &counters, &outcome_tx, d).await;
             }
             pool.done();
         }));
@@ -211,24 +251,24 @@ where
 
     // The coordinator.
     let done = ctx.done();
-    let mut level = 0u32;
-    let mut testing = false;
     let mut backoff_timer: Receiver<Instant> = never();
     let no_timer: Receiver<Instant> = never();
-    send_rdy(&cfg, &conns, level, testing);
+    let rotation =
+        gort::time::Ticker::new(cfg.rdy_redistribute_interval.max(Duration::from_millis(1)));
+    co.distribute();
     loop {
         gort::select! {
             recv(done) -> _ => break,
             recv(events_rx) -> ev => match ev {
                 Some(Event::Connected(id, c)) => {
                     register(&cmds_by_conn, id, &c);
-                    conns.insert(id, c);
-                    send_rdy(&cfg, &conns, level, testing);
+                    co.conns.insert(id, c);
+                    co.distribute();
                 }
                 Some(Event::Lost(id, addr)) => {
                     cmds_by_conn.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
-                    if conns.remove(&id).is_some() {
-                        send_rdy(&cfg, &conns, level, testing);
+                    if co.remove(id) {
+                        co.distribute();
                         next_id += 1;
                         schedule_reconnect(&cfg, addr, next_id, &events_tx, &work_tx, &counters, &ctx);
                     }
@@ -236,35 +276,40 @@ where
                 None => {}
             },
             recv(outcome_rx) -> ok => match ok {
-                Some(true) if level > 0 && testing => {
-                    level -= 1;
-                    testing = false;
-                    if level > 0 {
-                        backoff_timer = gort::time::after(backoff_for(&cfg, level));
+                Some(true) if co.level > 0 && co.testing => {
+                    co.level -= 1;
+                    co.testing = false;
+                    if co.level > 0 {
+                        backoff_timer = gort::time::after(backoff_for(&cfg, co.level));
                     }
-                    send_rdy(&cfg, &conns, level, testing);
+                    co.distribute();
                 }
-                Some(false) if level == 0 || testing => {
-                    level += 1;
-                    testing = false;
-                    backoff_timer = gort::time::after(backoff_for(&cfg, level));
-                    send_rdy(&cfg, &conns, level, testing);
+                Some(false) if co.level == 0 || co.testing => {
+                    co.level += 1;
+                    co.testing = false;
+                    backoff_timer = gort::time::after(backoff_for(&cfg, co.level));
+                    co.distribute();
                 }
+                // A handler answered: a raise that waited for room may fit now.
+                Some(_) if co.raise_pending() => co.apply(),
                 _ => {}
             },
-            recv(if level > 0 && !testing { &backoff_timer } else { &no_timer }) -> _ => {
-                testing = true;
-                send_rdy(&cfg, &conns, level, testing);
+            recv(if co.level > 0 && !co.testing { &backoff_timer } else { &no_timer }) -> _ => {
+                co.testing = true;
+                co.distribute();
             }
+            recv(rotation.chan()) -> _ => co.rotate(),
         }
     }
+    rotation.stop();
 
     // Shutdown (invariant 3): no more messages, let the handlers answer what they hold.
-    for c in conns.values() {
+    for c in co.conns.values() {
         let _ = c.cmds.try_send(Command::Cls);
     }
     let deadline = Instant::now() + cfg.shutdown_timeout;
-    while conns
+    while co
+        .conns
         .values()
         .any(|c| c.in_flight.load(Ordering::Acquire) > 0)
         && Instant::now() < deadline
@@ -279,7 +324,7 @@ where
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clear();
-    for c in conns.values() {
+    for c in co.conns.values() {
         c.cmds.close();
     }
     Ok(ConsumerStats {
@@ -293,7 +338,7 @@ where
 fn register(map: &ConnTable, id: u64, c: &Conn) {
     map.lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(id, (c.cmds.clone(), c.in_flight.clone()));
+        .insert(id, c.cmds.clone());
 }
 
 fn backoff_for(cfg: &ConsumerConfig, level: u32) -> Duration {
@@ -302,20 +347,162 @@ fn backoff_for(cfg: &ConsumerConfig, level: u32) -> Duration {
         .min(cfg.max_backoff)
 }
 
-/// RDY for every connection (invariant 1): max-in-flight spread evenly, at least 1
-/// each; 0 while backing off; 1 on one connection while testing.
-fn send_rdy(cfg: &ConsumerConfig, conns: &HashMap<u64, Conn>, level: u32, testing: bool) {
-    let n = conns.len().max(1) as u64;
-    let per = (cfg.max_in_flight / n).max(1);
-    let mut ids: Vec<_> = conns.keys().copied().collect();
-    ids.sort_unstable();
-    for (i, id) in ids.iter().enumerate() {
-        let rdy = match (level, testing) {
-            (0, _) => per,
-            (_, true) if i == 0 => 1,
-            _ => 0,
+/// The coordinator's state: the live connections and every RDY decision
+/// (invariant 1: nothing else touches it).
+struct Coordinator {
+    max_in_flight: u64,
+    conns: HashMap<u64, Conn>,
+    /// Backoff level (0: not backing off), and whether one connection is testing.
+    level: u32,
+    testing: bool,
+    /// In-flight counts of connections that dropped while handlers still held their
+    /// messages; they count against max-in-flight until those are answered.
+    orphans: Vec<Arc<AtomicU64>>,
+    rng: Rng,
+}
+
+impl Coordinator {
+    fn new(cfg: &ConsumerConfig) -> Coordinator {
+        Coordinator {
+            max_in_flight: cfg.max_in_flight.max(1),
+            conns: HashMap::new(),
+            level: 0,
+            testing: false,
+            orphans: Vec::new(),
+            rng: Rng::new(),
+        }
+    }
+
+    /// Forgets a connection that dropped; false if it was not live.
+    fn remove(&mut self, id: u64) -> bool {
+        let Some(c) = self.conns.remove(&id) else {
+            return false;
         };
-        let _ = conns[id].cmds.try_send(Command::Rdy(rdy));
+        if c.in_flight.load(Ordering::Acquire) > 0 {
+            self.orphans.push(c.in_flight);
+        }
+        true
+    }
+
+    /// The live connection IDs in random order.
+    fn shuffled_ids(&mut self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.conns.keys().copied().collect();
+        ids.sort_unstable(); // HashMap order is arbitrary, not random: start from a known one.
+        for i in (1..ids.len()).rev() {
+            ids.swap(i, self.rng.below(i + 1));
+        }
+        ids
+    }
+
+    /// Recomputes the RDY each connection should have (module doc: spread and
+    /// backoff), keeping RDY where it is when the spread allows, then applies it.
+    fn distribute(&mut self) {
+        let mut ids = self.shuffled_ids();
+        let m = self.max_in_flight;
+        if ids.is_empty() {
+            return;
+        } else if self.level > 0 {
+            for (i, id) in ids.iter().enumerate() {
+                // The testing connection: the first of a random order.
+                self.conns.get_mut(id).unwrap().want = u64::from(self.testing && i == 0);
+            }
+        } else {
+            let n = ids.len() as u64;
+            let (per, extra) = if m >= n { (m / n, m % n) } else { (0, m) };
+            // Stable: those already above the base keep the extra, the rest at random.
+            ids.sort_by_key(|id| std::cmp::Reverse(self.conns[id].want > per));
+            for (i, id) in ids.iter().enumerate() {
+                self.conns.get_mut(id).unwrap().want = per + u64::from((i as u64) < extra);
+            }
+        }
+        self.apply();
+    }
+
+    /// go-nsq's `rdyLoop`, every `rdy_redistribute_interval`: with fewer RDY than
+    /// connections, each connection holding RDY that received nothing since the last
+    /// rotation and holds nothing in flight hands it to a random one at 0.
+    fn rotate(&mut self) {
+        if self.level == 0 && (self.max_in_flight as usize) < self.conns.len() {
+            let mut idle = Vec::new();
+            let mut zero = Vec::new();
+            for id in self.shuffled_ids() {
+                let c = &self.conns[&id];
+                if c.want == 0 {
+                    zero.push(id);
+                } else if c.received.load(Ordering::Relaxed) == c.received_mark
+                    && c.in_flight.load(Ordering::Acquire) == 0
+                {
+                    idle.push(id);
+                }
+            }
+            for (from, to) in idle.into_iter().zip(zero) {
+                self.conns.get_mut(&from).unwrap().want = 0;
+                self.conns.get_mut(&to).unwrap().want = 1;
+            }
+        }
+        for c in self.conns.values_mut() {
+            c.received_mark = c.received.load(Ordering::Relaxed);
+        }
+        self.apply();
+    }
+
+    /// Whether some connection waits for room to have its RDY raised.
+    fn raise_pending(&self) -> bool {
+        self.conns.values().any(|c| c.want > c.rdy)
+    }
+
+    /// Sends RDY where it differs from what is wanted: lowering at once, raising only
+    /// as far as max-in-flight allows (invariant 4); the rest of a raise waits for
+    /// the next answered message.
+    fn apply(&mut self) {
+        // Acquire: pairs with the handlers' Release decrement of `in_flight`.
+        self.orphans.retain(|o| o.load(Ordering::Acquire) > 0);
+        let mut held: u64 = self.orphans.iter().map(|o| o.load(Ordering::Acquire)).sum();
+        for c in self.conns.values_mut() {
+            if c.want < c.rdy {
+                c.rdy = c.want;
+                let _ = c.cmds.try_send(Command::Rdy(c.rdy));
+            }
+            held += c.rdy.max(c.in_flight.load(Ordering::Acquire));
+        }
+        let mut room = self.max_in_flight.saturating_sub(held);
+        for id in self.shuffled_ids() {
+            if room == 0 {
+                break;
+            }
+            let c = self.conns.get_mut(&id).unwrap();
+            if c.want <= c.rdy {
+                continue;
+            }
+            let in_flight = c.in_flight.load(Ordering::Acquire);
+            let before = c.rdy.max(in_flight);
+            let rdy = c.want.min(before + room);
+            if rdy > c.rdy {
+                room -= rdy.max(in_flight) - before;
+                c.rdy = rdy;
+                let _ = c.cmds.try_send(Command::Rdy(rdy));
+            }
+        }
+    }
+}
+
+/// xorshift64*: enough randomness to spread RDY, without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    /// Seeded from std's per-process random hasher keys.
+    fn new() -> Rng {
+        Rng(std::collections::hash_map::RandomState::new().hash_one(0u64) | 1)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n
     }
 }
 
@@ -325,7 +512,7 @@ fn schedule_reconnect(
     addr: String,
     id: u64,
     events: &Sender<Event>,
-    work: &Sender<(u64, Message)>,
+    work: &Sender<Delivery>,
     counters: &Arc<Counters>,
     ctx: &Context,
 ) {
@@ -369,12 +556,17 @@ async fn handle_one<H, F>(
     conns: &ConnTable,
     counters: &Counters,
     outcome: &Sender<bool>,
-    conn_id: u64,
-    msg: Message,
+    d: Delivery,
 ) where
     H: Fn(Message) -> F,
     F: Future<Output = HandlerResult> + Send + 'static,
 {
+    let Delivery {
+        conn_id,
+        in_flight,
+        msg,
+    } = d;
+    // `None` if the connection dropped meanwhile: its broker has requeued the message.
     let conn = conns
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -394,7 +586,7 @@ async fn handle_one<H, F>(
         gort::select! {
             recv(res_rx) -> r => break matches!(r, Some(Ok(()))),
             recv(touch.chan()) -> _ => {
-                if let Some((cmds, _)) = &conn {
+                if let Some(cmds) = &conn {
                     let _ = cmds.try_send(Command::Touch(id));
                 }
             }
@@ -413,11 +605,12 @@ async fn handle_one<H, F>(
         let delay = cfg.requeue_delay.saturating_mul(u32::from(attempts));
         Command::Req(id, delay.as_millis() as u64)
     };
-    if let Some((cmds, in_flight)) = conn {
+    if let Some(cmds) = conn {
         let _ = cmds.try_send(cmd);
-        // Release: pairs with the Acquire in shutdown's wait.
-        in_flight.fetch_sub(1, Ordering::Release);
     }
+    // Release: pairs with the Acquire loads in shutdown's wait and the coordinator's
+    // `apply` (which runs after the outcome below is received).
+    in_flight.fetch_sub(1, Ordering::Release);
     let _ = outcome.try_send(ok);
 }
 
@@ -426,7 +619,7 @@ async fn connect(
     cfg: &ConsumerConfig,
     addr: &str,
     id: u64,
-    work: Sender<(u64, Message)>,
+    work: Sender<Delivery>,
     events: Sender<Event>,
     counters: Arc<Counters>,
 ) -> io::Result<Conn> {
@@ -460,15 +653,27 @@ async fn connect(
     }
     let (cmds, cmd_rx) = unbounded();
     let in_flight = Arc::new(AtomicU64::new(0));
+    let received = Arc::new(AtomicU64::new(0));
     drop(gort::go(writer(wr, cmd_rx)));
-    let (addr_s, inflight, cmds2) = (addr.to_string(), in_flight.clone(), cmds.clone());
+    let (addr_s, inflight, received2, cmds2) = (
+        addr.to_string(),
+        in_flight.clone(),
+        received.clone(),
+        cmds.clone(),
+    );
     drop(gort::go(async move {
         loop {
             match read_frame(&mut reader).await {
                 Ok(Frame::Message(m)) => {
                     counters.received.fetch_add(1, Ordering::Relaxed);
+                    received2.fetch_add(1, Ordering::Relaxed);
                     inflight.fetch_add(1, Ordering::AcqRel);
-                    if work.send((id, m)).await.is_err() {
+                    let d = Delivery {
+                        conn_id: id,
+                        in_flight: inflight.clone(),
+                        msg: m,
+                    };
+                    if work.send(d).await.is_err() {
                         // Shutting down: the broker requeues it when we disconnect.
                         inflight.fetch_sub(1, Ordering::AcqRel);
                     }
@@ -489,7 +694,11 @@ async fn connect(
     Ok(Conn {
         cmds,
         in_flight,
+        received,
         addr: addr.to_string(),
+        want: 0,
+        rdy: 0,
+        received_mark: 0,
     })
 }
 

@@ -24,6 +24,7 @@ pub mod commands;
 pub mod config;
 pub mod conn_io;
 pub mod consumer;
+pub mod consumer_cli;
 pub mod diskqueue;
 pub mod http;
 pub mod message;

@@ -94,6 +94,22 @@ impl TestBroker {
         }
     }
 
+    /// Publishes `{tag}0` … `{tag}{n-1}` to `topic`, a hundred to an MPUB.
+    pub fn publish_n(&self, topic: &str, tag: &str, n: usize) {
+        let mut p = Client::connect(self.tcp);
+        for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+            let bodies = chunk
+                .iter()
+                .map(|i| format!("{tag}{i}").into_bytes())
+                .collect();
+            p.send(&Command::Mpub {
+                topic: topic.into(),
+                bodies,
+            });
+            p.expect_ok();
+        }
+    }
+
     /// Graceful shutdown.
     pub fn shutdown(mut self) {
         let b = self.broker.take().unwrap();
