@@ -1,5 +1,5 @@
 //! Storage: segment recovery (torn tail truncated, never served), restart loses
-//! nothing, retention by size and by age.
+//! nothing, retention by size and by age, on demand and periodically.
 
 mod kafka_common;
 
@@ -245,4 +245,70 @@ fn retention_by_age() {
     p.enforce_retention().unwrap();
     assert_eq!(p.log_start(), old_end, "exactly the old segments went");
     assert_eq!(read_all(&p).len(), 101);
+}
+
+/// A partition nobody writes to any more still ages out: the expired active segment is
+/// rolled and deleted, the end stays where it was, and appends go on from it.
+#[test]
+fn retention_by_age_takes_an_expired_active_segment_too() {
+    let dir = TempDir::new("ret-age-active");
+    let cfg = LogConfig {
+        retention: Some(Duration::from_secs(3600)),
+        ..small()
+    };
+    let p = Partition::open(&dir.0, Arc::from("t"), 0, cfg).unwrap();
+    let two_hours_ago = gort_mq::kafka::message::now_ms() - 7_200_000;
+    for i in 0..10 {
+        p.append(&[Record {
+            timestamp: two_hours_ago,
+            ..rec(i)
+        }])
+        .unwrap();
+    }
+    assert_eq!(p.segment_count(), 1, "all in the active segment");
+    assert_eq!(p.enforce_retention().unwrap(), 1);
+    assert_eq!((p.log_start(), p.log_end()), (10, 10));
+    assert_eq!(p.segment_count(), 1, "a new, empty active segment");
+    assert!(read_all(&p).is_empty());
+    assert_eq!(p.append(&[rec(10)]).unwrap(), 10, "offsets go on");
+    // Nothing left to expire but what was just written (timestamp 1970: expired too).
+    assert_eq!(p.enforce_retention().unwrap(), 1);
+    assert_eq!((p.log_start(), p.log_end()), (11, 11));
+}
+
+/// `Broker::retain_every` applies retention on its own, and stops with its context.
+#[test]
+fn broker_applies_retention_periodically() {
+    let dir = TempDir::new("ret-periodic");
+    let cfg = LogConfig {
+        retention: Some(Duration::from_secs(3600)),
+        ..small()
+    };
+    let b = Broker::open(&dir.0, cfg).unwrap();
+    let t = b.create_topic("t", 2).unwrap();
+    let two_hours_ago = gort_mq::kafka::message::now_ms() - 7_200_000;
+    for p in t.partitions() {
+        for i in 0..100 {
+            p.append(&[Record {
+                timestamp: two_hours_ago,
+                ..rec(i)
+            }])
+            .unwrap();
+        }
+    }
+    kafka_common::run(Duration::from_secs(30), async move {
+        let (ctx, cancel) = gort::context::background().with_cancel();
+        let retainer = b.retain_every(&ctx, Duration::from_millis(20));
+        kafka_common::eventually(Duration::from_secs(10), "both partitions emptied", || {
+            t.partitions().iter().all(|p| p.log_start() == 100)
+        })
+        .await;
+        cancel.cancel();
+        retainer
+            .await
+            .expect("the retention goroutine ends with its context");
+        for p in t.partitions() {
+            assert_eq!(p.log_end(), 100, "the end never moves back");
+        }
+    });
 }

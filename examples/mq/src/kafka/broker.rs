@@ -21,10 +21,13 @@ use super::group::{Coordinator, GroupConfig};
 use super::offsets::OffsetStore;
 use super::partition::LogConfig;
 use super::topic::{self, Topic};
+use gort::context::Context;
+use gort::JoinHandle;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 /// A handle to an in-process broker.
 #[derive(Debug, Clone)]
@@ -141,6 +144,28 @@ impl Broker {
             n += t.enforce_retention()?;
         }
         Ok(n)
+    }
+
+    /// Applies retention every `every` until `ctx` is done (Kafka's
+    /// `log.retention.check.interval.ms`), on a goroutine; the file work runs in
+    /// `gort::blocking`. A failed pass is reported on stderr and retried next time.
+    pub fn retain_every(&self, ctx: &Context, every: Duration) -> JoinHandle<()> {
+        let (broker, done) = (self.clone(), ctx.done());
+        gort::go(async move {
+            let ticker = gort::time::Ticker::new(every);
+            loop {
+                gort::select! {
+                    recv(done) -> _ => break,
+                    recv(ticker.chan()) -> _ => {
+                        let b = broker.clone();
+                        if let Err(e) = gort::blocking(move || b.enforce_retention()) {
+                            eprintln!("kafka: retention pass failed: {e}");
+                        }
+                    },
+                }
+            }
+            ticker.stop();
+        })
     }
 
     /// `fsync`s every active segment. Blocking I/O.

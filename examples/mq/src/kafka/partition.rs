@@ -2,7 +2,8 @@
 //! of [`Segment`]s in the partition's directory, the newest being the active one.
 //!
 //! It owns appending (rolling to a new segment past `segment_bytes`), reading from an
-//! offset, retention (dropping whole old segments by total size or by age), and the
+//! offset, retention (dropping whole old segments by total size or by age, rolling an
+//! aged-out active segment first; `Broker::retain_every` runs it periodically), and the
 //! wake-up of readers waiting at the end of the log.
 //!
 //! Waiting for data: [`Partition::subscribe`] hands out a channel that the next append
@@ -151,7 +152,7 @@ impl Partition {
                 .back()
                 .is_some_and(|s| s.size() > 0 && s.size() >= self.config.segment_bytes);
             if needs_roll {
-                self.roll_locked(&mut log)?;
+                let _deleted = self.roll_locked(&mut log)?;
             }
             let active = log.segments.back_mut().expect("invariant 1: a segment");
             let first = active.append(records)?;
@@ -223,13 +224,21 @@ impl Partition {
         if log.segments.back().is_some_and(|s| s.size() == 0) {
             return Ok(()); // an empty active segment: nothing to roll away from
         }
-        self.roll_locked(&mut log)
+        self.roll_locked(&mut log).map(drop)
     }
 
     /// Deletes old segments by the configured size and age limits; returns how many.
+    /// An active segment whose newest record has aged out is rolled first, as Kafka
+    /// does, so a partition nobody writes to any more still empties (invariant 3 then
+    /// keeps the new, empty active segment, and `log_end` with it).
     pub fn enforce_retention(&self) -> Result<usize> {
         let mut log = self.lock();
-        self.retention_locked(&mut log, now_ms())
+        let now = now_ms();
+        let active = log.segments.back().expect("invariant 1: a segment");
+        if active.size() > 0 && self.expired(active, now) {
+            return self.roll_locked(&mut log);
+        }
+        self.retention_locked(&mut log, now)
     }
 
     /// `fsync`s the active segment.
@@ -256,7 +265,8 @@ impl Partition {
         &self.dir
     }
 
-    fn roll_locked(&self, log: &mut Log) -> Result<()> {
+    /// Rolls, then applies retention; returns the segments deleted.
+    fn roll_locked(&self, log: &mut Log) -> Result<usize> {
         let active = log.segments.back().expect("invariant 1: a segment");
         active.sync()?;
         let next = active.next_offset();
@@ -265,8 +275,16 @@ impl Partition {
             next,
             self.config.index_interval,
         )?);
-        self.retention_locked(log, now_ms())?;
-        Ok(())
+        self.retention_locked(log, now_ms())
+    }
+
+    /// Whether `seg`'s newest record is older than the age limit.
+    fn expired(&self, seg: &Segment, now: i64) -> bool {
+        self.config.retention.is_some_and(|age| {
+            let age = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+            seg.last_timestamp()
+                .is_some_and(|ts| ts < now.saturating_sub(age))
+        })
     }
 
     fn retention_locked(&self, log: &mut Log, now: i64) -> Result<usize> {
@@ -276,13 +294,7 @@ impl Partition {
             let total: u64 = log.segments.iter().map(Segment::size).sum();
             let front = log.segments.front().expect("len > 1");
             let too_big = self.config.retention_bytes.is_some_and(|max| total > max);
-            let too_old = self.config.retention.is_some_and(|age| {
-                let age = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
-                front
-                    .last_timestamp()
-                    .is_some_and(|ts| ts < now.saturating_sub(age))
-            });
-            if !(too_big || too_old) {
+            if !(too_big || self.expired(front, now)) {
                 break;
             }
             let seg = log.segments.pop_front().expect("len > 1");
