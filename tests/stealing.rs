@@ -4,10 +4,10 @@
 mod support;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use support::{busy_for, Watchdog};
 
 /// Spawns `n` busy Gs (about 1 ms of CPU each) from inside one G, so that all of them
@@ -140,4 +140,41 @@ fn stealing_loses_and_duplicates_nothing() {
         wrong.is_empty(),
         "Gs that did not run exactly once: {wrong:?}"
     );
+}
+
+/// A G woken into the `runnext` of a P whose running G then computes without yielding
+/// wakes no idle P at the wake (sched/mod.rs, `schedule_task`); sysmon must then offer
+/// it to the idle P (sysmon.rs, rule 5), so it runs while the waker still computes.
+#[test]
+fn a_g_woken_behind_a_busy_poll_runs_on_the_idle_p() {
+    let rt = gort::Runtime::builder().procs(2).build().unwrap();
+    for _ in 0..5 {
+        let ran = rt.block_on(async {
+            let ran = Arc::new(AtomicBool::new(false));
+            let (tx, rx) = gort::chan::bounded::<()>(0);
+            let waiter = {
+                let ran = ran.clone();
+                gort::go(async move {
+                    rx.recv().await;
+                    // SeqCst: read by the busy G's loop; the only order that matters.
+                    ran.store(true, SeqCst);
+                })
+            };
+            // Let the waiter park on the channel and the Ps go idle.
+            gort::time::sleep(Duration::from_millis(5)).await;
+            let busy = gort::go(async move {
+                // Wakes the waiter into this P's runnext, with an empty ring.
+                tx.send(()).await.unwrap();
+                let start = Instant::now();
+                while !ran.load(SeqCst) && start.elapsed() < Duration::from_secs(5) {
+                    std::hint::spin_loop();
+                }
+                ran.load(SeqCst)
+            });
+            let ran = busy.await.unwrap();
+            waiter.await.unwrap();
+            ran
+        });
+        assert!(ran, "the woken G waited for the busy poll to end");
+    }
 }

@@ -200,18 +200,21 @@ impl Shared {
             if matches!(how, Queued::Spawn) {
                 p::bump(&self.remotes[core.id].spawned);
             }
-            core.runq
-                .push(task, next, |overflow| self.push_global_batch(overflow))
+            let pushed = core
+                .runq
+                .push(task, next, |overflow| self.push_global_batch(overflow));
+            (pushed, core.runq.ring_len() == 0)
         });
         match local {
-            // A G woken into an empty `runnext` runs on this P as soon as the waker's
-            // poll ends, which for a G that sends and then waits is at once: waking
-            // another M for it (Go's `ready` does) would only have that M spin, find
-            // `runnext` taken back by its owner, and park again, a futex wake and wait
-            // per message for the pair. tokio's LIFO slot does not notify either. Only
-            // a ring that grows calls for more Ms; a waker that goes on computing has
-            // its `runnext` offered to an idle P by sysmon (sysmon.rs, rule 5).
-            Ok(Pushed::Runnext) if matches!(how, Queued::Wake) => {}
+            // A G woken into an empty `runnext`, with nothing else queued on this P,
+            // runs here as soon as the waker's poll ends, which for a G that sends and
+            // then waits is at once: waking another M for it (Go's `ready` does) would
+            // only have that M spin, find `runnext` taken back by its owner, and park
+            // again, a futex wake and wait per message for the pair. tokio's LIFO slot
+            // notifies only when it and the run queue hold more than one task; so here.
+            // A waker that goes on computing has its `runnext` offered to an idle P by
+            // sysmon (sysmon.rs, rule 5).
+            Ok((Pushed::Runnext, true)) if matches!(how, Queued::Wake) => {}
             Ok(_) => {
                 if !is_yield {
                     self.wake_p_after_push();

@@ -47,8 +47,8 @@ fn assert_counters(idle: &Idle, claimed: bool, other_idle_ps: usize) {
 
 /// Thread A (a running M) pushes a G on its own ring (`next = false`) or to its
 /// `runnext` (`next = true`, what `schedule_task` does for a spawn, or for a wake that
-/// displaces a G to the ring; a wake into an empty `runnext` asks for no wake-up, as
-/// its own running P will run it), then
+/// leaves a G in the ring; a wake into an empty `runnext` with an empty ring asks for
+/// no wake-up, as its own running P runs it next), then
 /// `try_claim_wake_after_local_push`. Thread B (the last spinning M) releases its P
 /// (`p_idled`), `drop_spinning`, then re-checks A's queue (`Steal::is_empty`, as
 /// `Shared::any_work` does).
