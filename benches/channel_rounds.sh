@@ -37,4 +37,4 @@ while read -r id; do
         "$(grep -c "^$id " "$OUT/criterion.txt")"
 done < <(awk '{print $1}' "$OUT/criterion.txt" | sort -u)
 echo "# Go, $REPS interleaved runs:"
-bash benches/go/chan/run.sh "$REPS" 2>/dev/null | grep '^go '
+bash benches/go/chan/run.sh "$REPS" 2>/dev/null | grep '^go [a-z0-9_]* median'
