@@ -253,3 +253,46 @@ fn handles_are_send_and_sync() {
     check::<Partition>();
     check::<Topic>();
 }
+
+/// Dropping a member without `close` stops it as `close` does: it commits what it
+/// handled and leaves the group at once (not after its 30 s session timeout), so a
+/// member that joins next re-reads nothing.
+#[test]
+fn a_dropped_member_commits_and_leaves() {
+    let dir = TempDir::new("grp-drop");
+    let b = Broker::open(&dir.0, LogConfig::default()).unwrap();
+    b.create_topic("t", 4).unwrap();
+    let b2 = b.clone();
+    run(LIMIT, async move {
+        let config = ConsumerConfig {
+            group: GroupConfig {
+                // Long enough that only a leave can explain a quick rebalance.
+                session_timeout: Duration::from_secs(30),
+                ..fast_group().group
+            },
+            ..fast_group()
+        };
+        let (first, seen_first) = start_recording(&b2, config.clone());
+        produce(&b2, (0..200u32).map(|i| i.to_be_bytes().to_vec())).await;
+        eventually(Duration::from_secs(10), "200 consumed", || {
+            seen_first.lock().unwrap().len() >= 200
+        })
+        .await;
+        let coordinator = b2.coordinator("g", &config.group);
+        drop(first);
+        eventually(Duration::from_secs(10), "the dropped member left", || {
+            coordinator.members().is_empty()
+        })
+        .await;
+        let committed: u64 = coordinator.committed_all().unwrap().values().sum();
+        assert_eq!(committed, 200, "everything handled was committed");
+        let (second, seen_second) = start_recording(&b2, config);
+        produce(&b2, (200..240u32).map(|i| i.to_be_bytes().to_vec())).await;
+        eventually(Duration::from_secs(10), "40 more consumed", || {
+            seen_second.lock().unwrap().len() >= 40
+        })
+        .await;
+        second.close().await;
+        assert_eq!(seen_second.lock().unwrap().len(), 40, "nothing re-read");
+    });
+}

@@ -11,8 +11,8 @@
 //! 3. Heartbeat every `heartbeat_interval`; commit marks every `auto_commit_interval`.
 //! 4. On `RebalanceInProgress`: cancel the session's context, wait for the partition
 //!    goroutines (abort after `rebalance_timeout`), commit, go to 1. On the member's
-//!    context done (graceful `close`, or the caller's context — SIGINT): the same, then
-//!    `leave`. On [`Consumer::crash`]: stop without committing or leaving, as a
+//!    context done (graceful `close`, the `Consumer` dropped, or the caller's context —
+//!    SIGINT): the same, then `leave`. On [`Consumer::crash`]: stop without committing or leaving, as a
 //!    process that dies; the coordinator notices when the session times out.
 //!
 //! Invariants:
@@ -216,7 +216,8 @@ impl Session {
     }
 }
 
-/// A running group member; see the module doc.
+/// A running group member; see the module doc. Dropping it stops the member as
+/// [`close`](Consumer::close) does (commit, leave), without waiting for it.
 #[derive(Debug)]
 pub struct Consumer {
     cancel: CancelFn,
@@ -301,6 +302,14 @@ impl Consumer {
                 panic!("consumer member loop failed: {e}");
             }
         }
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        // A member nobody holds would otherwise keep its partitions until its
+        // context ends. After `close` or `crash` this cancel changes nothing.
+        self.cancel.cancel();
     }
 }
 
