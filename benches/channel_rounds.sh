@@ -31,10 +31,6 @@ for ((rep = 1; rep <= REPS; rep++)); do
     done | awk '{ printf "%s %.2f\n", $1, $2 / $3 }' >>"$OUT/criterion.txt"
 done
 
-while read -r id; do
-    printf '%s median_ns=%s rounds=%s\n' "$id" \
-        "$(grep "^$id " "$OUT/criterion.txt" | awk '{print $2}' | median)" \
-        "$(grep -c "^$id " "$OUT/criterion.txt")"
-done < <(awk '{print $1}' "$OUT/criterion.txt" | sort -u)
+round_medians "$OUT/criterion.txt"
 echo "# Go, $REPS interleaved runs:"
 bash benches/go/chan/run.sh "$REPS" 2>/dev/null | grep '^go [a-z0-9_]* median'

@@ -37,11 +37,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
     bash benches/mem.sh 1 2>/dev/null | grep '^mem_' >>"$OUT/mem.txt"
 done
 
-while read -r id; do
-    printf '%s median_ns=%s rounds=%s\n' "$id" \
-        "$(grep "^$id " "$OUT/criterion.txt" | awk '{print $2}' | median)" \
-        "$(grep -c "^$id " "$OUT/criterion.txt")"
-done < <(awk '{print $1}' "$OUT/criterion.txt" | sort -u)
+round_medians "$OUT/criterion.txt"
 echo "# Go, one run per round:"
 cat "$OUT/go.txt"
 echo "# memory, one run per round:"

@@ -1,5 +1,5 @@
-# Shared by the Go baselines (benches/go/run.sh, benches/go/chan/run.sh) and
-# benches/mem.sh: argument check, Go toolchain set-up, interleaved runs and medians.
+# Shared by the Go baselines (benches/go/run.sh, benches/go/chan/run.sh), benches/mem.sh
+# and the round scripts (benches/rounds.sh, benches/channel_rounds.sh): argument check, Go toolchain set-up, interleaved runs and medians.
 # Source it; it defines functions and changes nothing else.
 
 # reps_arg "$@": prints the repetition count (first argument, default 7) or exits 2.
@@ -54,6 +54,17 @@ run_rounds() {
     done
     report "$results" go "$reps" "$skip" "$@"
     rm -f "$results"
+}
+
+# round_medians FILE: FILE holds "<benchmark id> <value>" lines, one per round; prints
+# "<id> median_ns=<median over rounds> rounds=<count>" per id, sorted by id.
+round_medians() {
+    local id
+    while read -r id; do
+        printf '%s median_ns=%s rounds=%s\n' "$id" \
+            "$(grep "^$id " "$1" | awk '{print $2}' | median)" \
+            "$(grep -c "^$id " "$1")"
+    done < <(awk '{print $1}' "$1" | sort -u)
 }
 
 # median: the median of the numbers on stdin (integers print as integers).
