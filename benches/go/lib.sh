@@ -1,5 +1,6 @@
 # Shared by the Go baselines (benches/go/run.sh, benches/go/chan/run.sh), benches/mem.sh
-# and the round scripts (benches/rounds.sh, benches/channel_rounds.sh): argument check, Go toolchain set-up, interleaved runs and medians.
+# and the round scripts (benches/rounds.sh, benches/channel_rounds.sh): argument check,
+# Go toolchain set-up, interleaved runs and medians.
 # Source it; it defines functions and changes nothing else.
 
 # reps_arg "$@": prints the repetition count (first argument, default 7) or exits 2.
