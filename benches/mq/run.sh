@@ -10,12 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 cargo build --release --example nsqd --example nsq_bench --example consumer_group >&2
 bin=target/release/examples
-venv="${GORT_PYNSQ_VENV:-$PWD/target/pynsq-venv}"
-if [ ! -f "$venv/.gort-ready" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet pynsq==0.9.1
-  echo pynsq==0.9.1 >"$venv/.gort-ready"
-fi
+venv="$(bash examples/mq/tests/py/venv.sh)"
 data="$(mktemp -d)"
 nsqd_pid=
 trap '[ -n "$nsqd_pid" ] && kill -INT "$nsqd_pid" 2>/dev/null; wait; rm -rf "$data"' EXIT

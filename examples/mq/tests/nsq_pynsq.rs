@@ -4,7 +4,8 @@
 //!
 //! The scripts live in `tests/py/`. They run in a virtualenv that the first test to
 //! need it creates at `<target dir>/pynsq-venv` (or `$GORT_PYNSQ_VENV`), under a lock
-//! directory so that parallel test processes do not race. If it cannot be created
+//! directory so that parallel test processes do not race (`tests/py/venv.sh` makes the
+//! same one from a shell, for `.ci/run` and `benches/mq/run.sh`). If it cannot be created
 //! (no python3, no network to PyPI) the tests FAIL saying so: they never skip.
 
 mod nsq_support;

@@ -28,10 +28,10 @@
 //!    never reach the netpoller themselves. The Gs woken go to the global queue.
 //! 5. **Offer a waiting `runnext`**: a G woken into an empty `runnext` of a P with an
 //!    empty ring does not wake an idle P (mod.rs, `schedule_task`: its waker's poll
-//!    usually ends at once). If
-//!    the same poll is still running at the next round, `wake_p`: a spinning M then
-//!    steals it (steal.rs), as Go's `ready` would have had one do at once. The G
-//!    waits at most a round (20 µs, or up to 10 ms when sysmon has backed off).
+//!    usually ends at once). If the same poll is still running at the next round,
+//!    `wake_p`: a spinning M then steals it (steal.rs), as Go's `ready` would have had
+//!    one do at once. The G waits at most a round (20 µs, or up to 10 ms when sysmon
+//!    has backed off).
 //!
 //! Rejected: signal-based preemption (Go's async preemption). A Rust future cannot be
 //! suspended mid-poll; taking its P away is what can be done without unsafety.
