@@ -123,6 +123,14 @@ impl<'a, T> RecvCase<'a, T> {
 
 impl<T> Case for RecvCase<'_, T> {
     fn try_now(&mut self) -> Result<(), u64> {
+        match self.chan.try_recv_open(true) {
+            Ok(v) => {
+                self.output = Some(Some(v));
+                return Ok(());
+            }
+            Err(Some(version)) => return Err(version),
+            Err(None) => {}
+        }
         let mut ch = self.chan.lock();
         match ch.try_recv(None) {
             Ok(v) => {
@@ -191,6 +199,10 @@ impl<T> LoneCase for RecvCase<'_, T> {
         // The last entry goes before the lock: its drop runs no foreign code, but
         // nothing is freed under the lock that need not be.
         drop(self.entry.take());
+        if let Ok(v) = self.chan.try_recv_open(false) {
+            self.output = Some(Some(v));
+            return true;
+        }
         let mut ch = self.chan.lock();
         if let Ok(v) = ch.try_recv(None) {
             self.output = Some(v);
@@ -288,6 +300,10 @@ impl<'a, T> SendCase<'a, T> {
 impl<T> Case for SendCase<'_, T> {
     fn try_now(&mut self) -> Result<(), u64> {
         let value = self.value.take().expect("a send case tries with its value");
+        let Err(value) = self.chan.try_send_open(value) else {
+            self.output = Some(Ok(()));
+            return Ok(());
+        };
         let mut ch = self.chan.lock();
         match ch.try_send(value, None) {
             Ok(()) => {
@@ -356,6 +372,10 @@ impl<T> Case for SendCase<'_, T> {
 impl<T> LoneCase for SendCase<'_, T> {
     fn try_or_queue(&mut self, token: &dyn Fn() -> Token) -> bool {
         let value = self.value.take().expect("a send tries with its value");
+        let Err(value) = self.chan.try_send_open(value) else {
+            self.output = Some(Ok(()));
+            return true;
+        };
         let mut ch = self.chan.lock();
         match ch.try_send(value, None) {
             Ok(()) => self.output = Some(Ok(())),

@@ -10,17 +10,24 @@
 //!    takes it from a claimed sender's slot, or the buffer holds it.
 //! 3. An entry whose token cannot be claimed is stale (its select completed another
 //!    case, or gave up); whoever meets it drops it. Its owner's slot keeps any value.
-//! 4. `version` changes with every change under the lock, so a select can tell that
-//!    none of its channels moved between two looks (select.rs, "one instant"). It
-//!    lives under the lock, beside the buffer: an operation touches one cache line
-//!    more than the lock's own only for the buffered value.
+//! 4. The version changes with every change to the channel, so a select can tell that
+//!    none of its channels moved between two looks (select.rs, "one instant"). It is
+//!    the lock's own counter (bumped when a hold of the lock changed anything) plus,
+//!    for a bounded channel, the sum of its ring's positions (which every push and pop
+//!    moves forward).
 //!
-//! Rejected: a lock-free ring per flavor (crossbeam's). Go's single lock makes select's
-//! guarantees easy to state and check; the lock is held for a handful of instructions,
-//! and a blocked operation costs a park whatever the channel does.
+//! A bounded channel's buffer is a ring (ring.rs) that senders and receivers use
+//! without this lock while the channel is *open*: nobody waits, nothing is reserved or
+//! put back, not closed. Taking the lock freezes the ring, so the holder sees a
+//! buffer nobody else changes and the invariants above hold as if the lock covered it;
+//! the holder thaws it on unlock if the channel is open again. So the common case, a
+//! channel that neither waits nor fills, costs a CAS per operation and no lock, and
+//! everything else is Go's single-lock protocol, which keeps select's guarantees easy
+//! to state and check. An unbounded channel keeps its buffer under the lock.
 
-use crate::loom::atomic::AtomicUsize;
+use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex, MutexGuard};
+use crate::ring::{Popped, Ring};
 use crate::slot::{RecvSlot, SendSlot};
 use crate::token::Token;
 use crate::TrySendError;
@@ -28,6 +35,10 @@ use std::collections::VecDeque;
 
 pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
+    /// A bounded channel's buffer (capacity at least 1).
+    ring: Option<Ring<T>>,
+    /// The lock's share of the version (invariant 4): written only under the lock.
+    version: AtomicU64,
     /// Buffer capacity: 0 unbuffered; `usize::MAX` unbounded.
     pub(crate) cap: usize,
     /// `never()`: no operation is ever ready.
@@ -122,9 +133,9 @@ impl<T> From<Waiter<SendSlot<T>>> for Claimed<T> {
 }
 
 pub(crate) struct State<T> {
+    /// An unbounded channel's buffer; for a bounded one, only values put back, which
+    /// come before the ring's (the ring stays frozen while there are any).
     buf: VecDeque<T>,
-    /// Bumped on every change (invariant 4).
-    version: u64,
     closed: bool,
     /// Receivers gone: sends fail at once.
     disconnected: bool,
@@ -213,10 +224,15 @@ pub(crate) struct Locked<'a, T> {
 
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize, never: bool) -> Chan<T> {
+        let ring = (!never && cap != 0 && cap != usize::MAX).then(|| Ring::new(cap));
+        let buf = if ring.is_none() && cap != 0 {
+            VecDeque::with_capacity(cap.min(1024))
+        } else {
+            VecDeque::new()
+        };
         Chan {
             state: Mutex::new(State {
-                buf: VecDeque::with_capacity(cap.min(1024)),
-                version: 0,
+                buf,
                 closed: false,
                 disconnected: false,
                 reserved: 0,
@@ -224,6 +240,8 @@ impl<T> Chan<T> {
                 sendq: VecDeque::new(),
                 on_disconnect: None,
             }),
+            ring,
+            version: AtomicU64::new(0),
             cap,
             never,
             senders: AtomicUsize::new(1),
@@ -232,20 +250,63 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn lock(&self) -> Locked<'_, T> {
+        let s = Guard(Some(self.state.lock()));
+        if let Some(ring) = &self.ring {
+            ring.freeze();
+        }
         Locked {
             chan: self,
-            s: Guard(Some(self.state.lock())),
+            s,
             changed: false,
             wakes: Wakes::default(),
         }
     }
 
+    /// The version now (invariant 4). An open ring's positions are read first: a
+    /// hold of the lock that changed something bumped the counter before it thawed
+    /// the ring, so positions read open come with every bump before them.
     pub(crate) fn version(&self) -> u64 {
+        if let Some(sum) = self.ring.as_ref().and_then(Ring::open_positions) {
+            // Acquire: pairs with the bump's Release store in `Locked::drop`.
+            return self.version.load(Acquire).wrapping_add(sum as u64);
+        }
         self.lock().version()
     }
 
+    /// Sends without the lock if the ring is open and has room; else the value comes
+    /// back, for the locked protocol.
+    #[inline]
+    pub(crate) fn try_send_open(&self, value: T) -> Result<(), T> {
+        match &self.ring {
+            Some(ring) => ring.push_open(value),
+            None => Err(value),
+        }
+    }
+
+    /// Receives without the lock if the ring is open. `Err(Some(version))`: open and
+    /// empty, so not ready (the version read before the look, so that anything after
+    /// it moves the version); `Err(None)`: ask under the lock. `verdict: false` when
+    /// the caller goes to the lock anyway if there is no value: no `Some` then.
+    #[inline]
+    pub(crate) fn try_recv_open(&self, verdict: bool) -> Result<T, Option<u64>> {
+        let Some(ring) = &self.ring else {
+            return Err(None);
+        };
+        // Acquire: pairs with the bump's Release store, as in `version`.
+        let before = if verdict {
+            self.version.load(Acquire)
+        } else {
+            0
+        };
+        match ring.pop_open(verdict) {
+            Popped::Value(v) => Ok(v),
+            Popped::Empty(sum) => Err(Some(before.wrapping_add(sum as u64))),
+            Popped::AskLock => Err(None),
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
-        self.state.lock().buf.len()
+        self.lock().buf_len()
     }
 
     pub(crate) fn id(&self) -> usize {
@@ -261,7 +322,22 @@ impl<T> Chan<T> {
 impl<T> Drop for Locked<'_, T> {
     fn drop(&mut self) {
         if self.changed {
-            self.s.version = self.s.version.wrapping_add(1);
+            // Relaxed load: only lock holders write it. Release store: pairs with the
+            // Acquire loads of lock-free version reads (`Chan::version`).
+            let v = self.chan.version.load(Relaxed);
+            self.chan.version.store(v.wrapping_add(1), Release);
+        }
+        if let Some(ring) = &self.chan.ring {
+            let s = &*self.s;
+            let open = !s.closed
+                && !s.disconnected
+                && s.reserved == 0
+                && s.buf.is_empty()
+                && s.recvq.is_empty()
+                && s.sendq.is_empty();
+            if open {
+                ring.thaw();
+            }
         }
         // Wakes run after the unlock: the woken side's first act is to lock again.
         drop(self.s.0.take());
@@ -297,11 +373,35 @@ impl<T> Locked<'_, T> {
 
     /// The version as of this lock (invariant 4).
     pub(crate) fn version(&self) -> u64 {
-        self.s.version
+        // Relaxed: written only under the lock we hold.
+        let v = self.chan.version.load(Relaxed);
+        match &self.chan.ring {
+            Some(ring) => v.wrapping_add(ring.frozen_sum() as u64),
+            None => v,
+        }
+    }
+
+    /// Values buffered: put back ones and the ring's, or the unbounded buffer's.
+    pub(crate) fn buf_len(&self) -> usize {
+        self.s.buf.len() + self.chan.ring.as_ref().map_or(0, Ring::len)
+    }
+
+    fn buf_push(&mut self, value: T) {
+        match &self.chan.ring {
+            Some(ring) => ring.push_frozen(value),
+            None => self.s.buf.push_back(value),
+        }
+    }
+
+    fn buf_pop(&mut self) -> Option<T> {
+        match self.s.buf.pop_front() {
+            Some(v) => Some(v),
+            None => self.chan.ring.as_ref().and_then(Ring::pop_frozen),
+        }
     }
 
     fn room(&self) -> bool {
-        self.chan.cap == usize::MAX || self.s.buf.len() + self.s.reserved < self.chan.cap
+        self.chan.cap == usize::MAX || self.buf_len() + self.s.reserved < self.chan.cap
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -321,7 +421,7 @@ impl<T> Locked<'_, T> {
         if self.chan.never {
             return false;
         }
-        !self.s.buf.is_empty() || self.s.closed || has_claimable_send(&self.s.sendq, own)
+        self.buf_len() != 0 || self.s.closed || has_claimable_send(&self.s.sendq, own)
     }
 
     /// Sends now if it can: to a waiting receiver, else into the buffer.
@@ -350,7 +450,7 @@ impl<T> Locked<'_, T> {
         }
         if self.room() {
             self.touch();
-            self.s.buf.push_back(value);
+            self.buf_push(value);
             return Ok(());
         }
         Err(TrySendError::Full(value))
@@ -428,7 +528,7 @@ impl<T> Locked<'_, T> {
         if self.chan.never {
             return Err(());
         }
-        if let Some(v) = self.s.buf.pop_front() {
+        if let Some(v) = self.buf_pop() {
             self.touch();
             if !self.s.sendq.is_empty() {
                 self.refill_from_sender();
@@ -462,7 +562,7 @@ impl<T> Locked<'_, T> {
         }
         while let Some(w) = pop_claimable_send(&mut self.s.sendq, None) {
             if let Some(v) = w.slot().take() {
-                self.s.buf.push_back(v);
+                self.buf_push(v);
                 self.wakes.claimed(w);
                 return;
             }
@@ -541,8 +641,12 @@ impl<T> Locked<'_, T> {
         self.touch();
         self.s.disconnected = true;
         self.fail_waiters(false);
+        let mut buffered = std::mem::take(&mut self.s.buf);
+        if let Some(ring) = &self.chan.ring {
+            buffered.extend(std::iter::from_fn(|| ring.pop_frozen()));
+        }
         Disconnected {
-            _buffered: std::mem::take(&mut self.s.buf),
+            _buffered: buffered,
             hook: self.s.on_disconnect.take(),
         }
     }

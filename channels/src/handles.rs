@@ -111,7 +111,10 @@ impl<T> Sender<T> {
 
     /// Sends only if it can at once.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.chan.lock().try_send(value, None)
+        match self.chan.try_send_open(value) {
+            Ok(()) => Ok(()),
+            Err(value) => self.chan.lock().try_send(value, None),
+        }
     }
 
     /// Sends from a plain thread, blocking it while it waits.
@@ -168,6 +171,12 @@ impl<T> Receiver<T> {
 
     /// Receives only if a value is there at once.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        match self.chan.try_recv_open(true) {
+            Ok(v) => return Ok(v),
+            // Open: nobody closed it.
+            Err(Some(_)) => return Err(TryRecvError::Empty),
+            Err(None) => {}
+        }
         match self.chan.lock().try_recv(None) {
             Ok(Some(v)) => Ok(v),
             Ok(None) => Err(TryRecvError::Closed),

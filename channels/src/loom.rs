@@ -63,6 +63,20 @@ mod imp {
         pub(crate) use std::thread::{current, park, park_timeout, Thread};
     }
 
+    /// One round of waiting for another thread's few instructions (a ring slot being
+    /// written or read): pauses that double, then yields (crossbeam's `Backoff`).
+    #[inline]
+    pub(crate) fn spin_wait(step: &mut u32) {
+        if *step < 6 {
+            for _ in 0..1u32 << *step {
+                std::hint::spin_loop();
+            }
+            *step += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+
     /// std's cell behind loom's closure API (`with_mut`), so slot.rs reads the same
     /// in both builds.
     pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
@@ -102,6 +116,11 @@ mod imp {
                 .lock()
                 .expect("a model thread panicked under a channel lock")
         }
+    }
+
+    /// Loom must see a spinning thread yield, or it explores the spin forever.
+    pub(crate) fn spin_wait(_step: &mut u32) {
+        loom::thread::yield_now();
     }
 
     pub(crate) mod thread {

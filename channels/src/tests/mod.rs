@@ -15,6 +15,9 @@
 //! - `loom_select`: a select over two channels against two concurrent senders.
 //! - `loom_cancel`: a waiting recv or select future dropped, or polled again with a new
 //!   waker, while a sender hands it a value.
+//! - `loom_ring`: a bounded channel's ring used without the lock while open, against
+//!   a holder that freezes it to wait or to serve a waiter; a select with `default`
+//!   against an open push.
 //!
 //! As in the runtime's models (`runtime/src/tests/mod.rs` says why loom 0.7 needs
 //! this): every participant runs on a spawned thread, never on the model's main
@@ -23,6 +26,7 @@
 mod loom_cancel;
 mod loom_close;
 mod loom_rendezvous;
+mod loom_ring;
 mod loom_select;
 
 use crate::loom::thread;
