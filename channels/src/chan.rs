@@ -13,21 +13,22 @@
 //! 4. The version changes with every change to the channel, so a select can tell that
 //!    none of its channels moved between two looks (select.rs, "one instant"). It is
 //!    the lock's own counter (bumped when a hold of the lock changed anything) plus,
-//!    for a bounded channel, the sum of its ring's positions (which every push and pop
-//!    moves forward).
+//!    for a buffered channel, the sum of its buffer's positions (which every push and
+//!    pop moves forward).
 //!
-//! A bounded channel's buffer is a ring (ring.rs) that senders and receivers use
-//! without this lock while the channel is *open*: nobody waits, nothing is reserved or
-//! put back, not closed. Taking the lock freezes the ring, so the holder sees a
-//! buffer nobody else changes and the invariants above hold as if the lock covered it;
-//! the holder thaws it on unlock if the channel is open again. So the common case, a
-//! channel that neither waits nor fills, costs a CAS per operation and no lock, and
-//! everything else is Go's single-lock protocol, which keeps select's guarantees easy
-//! to state and check. An unbounded channel keeps its buffer under the lock.
+//! A buffered channel's buffer (buffer.rs: a ring if bounded, a block list if not)
+//! is used by senders and receivers without this lock while the channel is *open*:
+//! nobody waits, nothing is reserved or put back, not closed. Taking the lock freezes
+//! the buffer, so the holder sees a buffer nobody else changes and the invariants
+//! above hold as if the lock covered it; the holder thaws it on unlock if the channel
+//! is open again. So the common case, a channel that neither waits nor fills, costs a
+//! CAS per operation and no lock, and everything else is Go's single-lock protocol,
+//! which keeps select's guarantees easy to state and check.
 
+use crate::buffer::Buffer;
 use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex, MutexGuard};
-use crate::ring::{Popped, Ring};
+use crate::ring::Popped;
 use crate::slot::{RecvSlot, SendSlot};
 use crate::token::Token;
 use crate::TrySendError;
@@ -35,8 +36,8 @@ use std::collections::VecDeque;
 
 pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
-    /// A bounded channel's buffer (capacity at least 1).
-    ring: Option<Ring<T>>,
+    /// A buffered channel's buffer, used without the lock while open.
+    ring: Option<Buffer<T>>,
     /// The lock's share of the version (invariant 4): written only under the lock.
     version: AtomicU64,
     /// Buffer capacity: 0 unbuffered; `usize::MAX` unbounded.
@@ -133,8 +134,8 @@ impl<T> From<Waiter<SendSlot<T>>> for Claimed<T> {
 }
 
 pub(crate) struct State<T> {
-    /// An unbounded channel's buffer; for a bounded one, only values put back, which
-    /// come before the ring's (the ring stays frozen while there are any).
+    /// Values put back (`put_back`), which come before the buffer's (the buffer stays
+    /// frozen while there are any).
     buf: VecDeque<T>,
     closed: bool,
     /// Receivers gone: sends fail at once.
@@ -224,15 +225,10 @@ pub(crate) struct Locked<'a, T> {
 
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize, never: bool) -> Chan<T> {
-        let ring = (!never && cap != 0 && cap != usize::MAX).then(|| Ring::new(cap));
-        let buf = if ring.is_none() && cap != 0 {
-            VecDeque::with_capacity(cap.min(1024))
-        } else {
-            VecDeque::new()
-        };
+        let ring = (!never && cap != 0).then(|| Buffer::new(cap));
         Chan {
             state: Mutex::new(State {
-                buf,
+                buf: VecDeque::new(),
                 closed: false,
                 disconnected: false,
                 reserved: 0,
@@ -266,7 +262,7 @@ impl<T> Chan<T> {
     /// hold of the lock that changed something bumped the counter before it thawed
     /// the ring, so positions read open come with every bump before them.
     pub(crate) fn version(&self) -> u64 {
-        if let Some(sum) = self.ring.as_ref().and_then(Ring::open_positions) {
+        if let Some(sum) = self.ring.as_ref().and_then(Buffer::open_positions) {
             // Acquire: pairs with the bump's Release store in `Locked::drop`.
             return self.version.load(Acquire).wrapping_add(sum as u64);
         }
@@ -381,22 +377,23 @@ impl<T> Locked<'_, T> {
         }
     }
 
-    /// Values buffered: put back ones and the ring's, or the unbounded buffer's.
+    /// Values buffered: put back ones and the buffer's.
     pub(crate) fn buf_len(&self) -> usize {
-        self.s.buf.len() + self.chan.ring.as_ref().map_or(0, Ring::len)
+        self.s.buf.len() + self.chan.ring.as_ref().map_or(0, Buffer::len)
     }
 
     fn buf_push(&mut self, value: T) {
         match &self.chan.ring {
             Some(ring) => ring.push_frozen(value),
-            None => self.s.buf.push_back(value),
+            // Only a buffered channel has room.
+            None => unreachable!("a push into an unbuffered channel's buffer"),
         }
     }
 
     fn buf_pop(&mut self) -> Option<T> {
         match self.s.buf.pop_front() {
             Some(v) => Some(v),
-            None => self.chan.ring.as_ref().and_then(Ring::pop_frozen),
+            None => self.chan.ring.as_ref().and_then(Buffer::pop_frozen),
         }
     }
 

@@ -10,24 +10,27 @@
 //! thread parking for the blocking calls). `coop` holds the cooperative budget that a
 //! scheduler (gort's) may set around each task poll.
 //!
-//! Layout: `chan.rs` the channel and its lock-held protocol, `ring.rs` a bounded
-//! channel's buffer (lock-free while nobody waits), `slot.rs` where a blocked
+//! Layout: `chan.rs` the channel and its lock-held protocol, `buffer.rs` a buffered
+//! channel's buffer (lock-free while nobody waits: `ring.rs` bounded, `list.rs`
+//! unbounded), `slot.rs` where a blocked
 //! value waits, `token.rs` the selection token, `case.rs` the cases, `select.rs` the
 //! engine a select waits with, `lone.rs` a lone operation's shorter way, `handles.rs` the ends and their operations,
 //! `select_macro.rs` and `dynamic.rs` the two selects, `err.rs` the errors; `loom.rs`
 //! the door to atomics, locks and parking that the loom models (`tests/`) swap.
 
 #![warn(missing_docs, missing_debug_implementations)]
-// `unsafe` only where allowed by name: the slots' cells (slot.rs) and the ring's
-// (ring.rs).
+// `unsafe` only where allowed by name: the slots' cells (slot.rs) and the buffers'
+// (ring.rs, list.rs).
 #![deny(unsafe_code)]
 
+mod buffer;
 mod case;
 mod chan;
 pub mod coop;
 mod dynamic;
 mod err;
 mod handles;
+mod list;
 mod lone;
 mod loom;
 mod ring;

@@ -109,3 +109,36 @@ fn yielding_select_leaves_no_trace() {
     });
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1]);
 }
+
+/// A monitor's request to yield (`set_preempt_flag`) makes a task that keeps finding
+/// its channel ready yield within a few operations, long before its budget is spent;
+/// without the request it runs the whole budget.
+#[test]
+fn preempt_request_yields_before_the_budget_is_spent() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use std::sync::Arc;
+
+    let ready_ops_before_yield = |flag: &Arc<AtomicBool>| {
+        let (tx, rx) = unbounded::<u32>();
+        for i in 0..200 {
+            tx.send_blocking(i).unwrap();
+        }
+        let (_wakes, waker) = CountingWaker::new();
+        coop::set_preempt_flag(Some(flag.clone()));
+        let n = coop::with_budget(coop::DEFAULT_BUDGET, || {
+            (0..200)
+                .take_while(|_| poll_with(pin!(rx.recv()).as_mut(), &waker).is_ready())
+                .count()
+        });
+        coop::set_preempt_flag(None);
+        n
+    };
+    let flag = Arc::new(AtomicBool::new(false));
+    assert_eq!(ready_ops_before_yield(&flag), coop::DEFAULT_BUDGET as usize);
+    flag.store(true, Relaxed);
+    let n = ready_ops_before_yield(&flag);
+    assert!(
+        (1..=16).contains(&n),
+        "{n} operations ran after the request to yield"
+    );
+}

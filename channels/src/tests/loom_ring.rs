@@ -1,9 +1,18 @@
-//! Loom models of a bounded channel's ring (ring.rs): operations that run without the
-//! lock while it is open, against a lock holder that freezes it to wait, to serve a
-//! waiter or to close.
+//! Loom models of a buffered channel's buffer (buffer.rs): the bounded ring and the
+//! unbounded block list, used without the lock while open, against a lock holder that
+//! freezes them to wait, to serve a waiter or to close. Under loom a block of the list
+//! holds two values, so three cross a block.
 
 use super::{in_orders, run2, run3};
-use crate::{bounded, Select, TryRecvError};
+use crate::{bounded, unbounded, Receiver, Select, Sender, TryRecvError};
+
+/// A channel of capacity `cap`, `None` for unbounded.
+fn chan(cap: Option<usize>) -> (Sender<u32>, Receiver<u32>) {
+    match cap {
+        Some(n) => bounded(n),
+        None => unbounded(),
+    }
+}
 
 /// A sender pushes three values through a `bounded(1)` ring while a receiver takes
 /// them: each side finds the ring open, full or empty in turn, so pushes and pops run
@@ -12,8 +21,19 @@ use crate::{bounded, Select, TryRecvError};
 /// which loom reports.
 #[test]
 fn loom_ring_laps_between_open_and_frozen() {
-    in_orders(2, |order| {
-        let (tx, rx) = bounded::<u32>(1);
+    laps(Some(1));
+}
+
+/// The same through an unbounded list: the sender never waits, the receiver may, and
+/// the third value goes into a second block, which a pop (open or frozen) moves to.
+#[test]
+fn loom_list_blocks_between_open_and_frozen() {
+    laps(None);
+}
+
+fn laps(cap: Option<usize>) {
+    in_orders(2, move |order| {
+        let (tx, rx) = chan(cap);
         let ((), got) = run2(
             order,
             move || {
@@ -33,8 +53,18 @@ fn loom_ring_laps_between_open_and_frozen() {
 /// is left.
 #[test]
 fn loom_ring_open_pushes_meet_a_waiting_receiver() {
-    in_orders(3, |order| {
-        let (tx, rx) = bounded::<u32>(2);
+    pushes_meet_receiver(Some(2));
+}
+
+/// The same on an unbounded list, where the first push installs the first block.
+#[test]
+fn loom_list_open_pushes_meet_a_waiting_receiver() {
+    pushes_meet_receiver(None);
+}
+
+fn pushes_meet_receiver(cap: Option<usize>) {
+    in_orders(3, move |order| {
+        let (tx, rx) = chan(cap);
         let tx2 = tx.clone();
         let rx2 = rx.clone();
         let (a, b, mut got) = run3(
@@ -43,7 +73,7 @@ fn loom_ring_open_pushes_meet_a_waiting_receiver() {
             move || tx2.try_send(2),
             move || [rx.recv_blocking(), rx.recv_blocking()],
         );
-        assert!(a.is_ok() && b.is_ok(), "a bounded(2) ring has room for two");
+        assert!(a.is_ok() && b.is_ok(), "there is room for two");
         got.sort();
         assert_eq!(got, [Some(1), Some(2)]);
         assert_eq!(rx2.try_recv(), Err(TryRecvError::Closed), "nothing left");

@@ -1,0 +1,456 @@
+//! The buffer of an unbounded channel: a list of blocks that senders and receivers
+//! use without the channel's lock while nobody waits, and that only the lock's holder
+//! uses otherwise. The same two states as the bounded ring (ring.rs: *open*, and
+//! *frozen* by the lock's holder), here over crossbeam-channel's list flavor.
+//!
+//! Positions count slots; each block holds `LAP - 1` values and the position at its
+//! last offset is skipped: a push that claims the last slot of a block installs the
+//! next block and moves the tail past it, and a pop that claims it moves the head
+//! past it once that block is linked. A pop that claims the last slot of a block
+//! frees the block once every slot's reader is done (the `READ` / `DESTROY` bits).
+//!
+//! Low bits of the positions: `FROZEN` in both (as in the ring: a claim's CAS fails on
+//! it), and `HINT` in the head, set when the tail is in a later block, so a pop need
+//! not read the tail. Every update of a position after its claim is itself an RMW, so
+//! a freeze meanwhile is never lost.
+//!
+//! With ring.rs and slot.rs, the crate's only `unsafe` code: the slot cells, each
+//! accessed by the one operation whose claim covers it, and the blocks' allocation.
+
+#![allow(unsafe_code)]
+
+use crate::loom::atomic::{fence, AtomicPtr, AtomicUsize, Ordering::*};
+use crate::loom::{spin_wait, UnsafeCell};
+use crate::ring::Popped;
+use crossbeam_utils::CachePadded;
+use std::mem::MaybeUninit;
+use std::ptr;
+
+/// Positions per block; the last is skipped. Small under loom so that the models
+/// cross blocks.
+#[cfg(not(loom))]
+const LAP: usize = 32;
+#[cfg(loom)]
+const LAP: usize = 3;
+const BLOCK_CAP: usize = LAP - 1;
+/// Positions move in steps of `1 << SHIFT`; the bits below are flags.
+const SHIFT: usize = 2;
+/// Head only: the tail is in a later block.
+const HINT: usize = 1;
+const FROZEN: usize = 2;
+
+// Slot states.
+const WRITE: usize = 1;
+const READ: usize = 2;
+/// Set by the pop that frees the block if this slot's reader was not done yet: the
+/// reader frees it instead.
+const DESTROY: usize = 4;
+
+struct Slot<T> {
+    value: UnsafeCell<MaybeUninit<T>>,
+    state: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    fn wait_write(&self) {
+        let mut step = 0;
+        // Acquire: pairs with the push's Release `fetch_or(WRITE)`.
+        while self.state.load(Acquire) & WRITE == 0 {
+            spin_wait(&mut step);
+        }
+    }
+}
+
+struct Block<T> {
+    next: AtomicPtr<Block<T>>,
+    slots: [Slot<T>; BLOCK_CAP],
+}
+
+impl<T> Block<T> {
+    fn new() -> Box<Block<T>> {
+        Box::new(Block {
+            next: AtomicPtr::new(ptr::null_mut()),
+            slots: std::array::from_fn(|_| Slot {
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+                state: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    fn wait_next(&self) -> *mut Block<T> {
+        let mut step = 0;
+        loop {
+            // Acquire: pairs with the Release store of the push that linked it.
+            let next = self.next.load(Acquire);
+            if !next.is_null() {
+                return next;
+            }
+            spin_wait(&mut step);
+        }
+    }
+
+    /// Frees the block once the readers of slots `start..` are done: the first one
+    /// still reading is told to free it instead.
+    ///
+    /// # Safety
+    /// `this` is a block every slot of which has been claimed by a pop, and whose
+    /// reader of slot `start - 1` (or of the last slot, for `start == 0`) has finished.
+    unsafe fn destroy(this: *mut Block<T>, start: usize) {
+        // The last slot's reader started this, so it is not checked.
+        for i in start..BLOCK_CAP - 1 {
+            // SAFETY: the block lives until the last of its readers frees it, and the
+            // reader of slot i has not (we check its bit next).
+            let slot = unsafe { &(*this).slots[i] };
+            // Acquire / AcqRel: pair with the reader's AcqRel `fetch_or(READ)`, so its
+            // read of the cell comes before the free.
+            if slot.state.load(Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, AcqRel) & READ == 0
+            {
+                return;
+            }
+        }
+        // SAFETY: every reader is done and no pointer to the block is used again:
+        // both positions are past it.
+        drop(unsafe { Box::from_raw(this) });
+    }
+}
+
+struct Position<T> {
+    index: AtomicUsize,
+    block: AtomicPtr<Block<T>>,
+}
+
+pub(crate) struct List<T> {
+    head: CachePadded<Position<T>>,
+    tail: CachePadded<Position<T>>,
+}
+
+// SAFETY: values move between threads through the slots (`T: Send`); every cell
+// access is covered by the claim of one operation (module doc).
+unsafe impl<T: Send> Send for List<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send> Sync for List<T> {}
+
+/// A position's slot count, without the flag bits; the one at a block's skipped last
+/// offset counts as the next block's first.
+fn counter(index: usize) -> usize {
+    let c = index >> SHIFT;
+    if c % LAP == BLOCK_CAP {
+        c.wrapping_add(1)
+    } else {
+        c
+    }
+}
+
+impl<T> List<T> {
+    pub(crate) fn new() -> List<T> {
+        List {
+            head: CachePadded::new(Position {
+                index: AtomicUsize::new(0),
+                block: AtomicPtr::new(ptr::null_mut()),
+            }),
+            tail: CachePadded::new(Position {
+                index: AtomicUsize::new(0),
+                block: AtomicPtr::new(ptr::null_mut()),
+            }),
+        }
+    }
+
+    /// Pushes unless the list is frozen (`Err` gives the value back).
+    pub(crate) fn push_open(&self, value: T) -> Result<(), T> {
+        self.push(value, true)
+    }
+
+    /// Pushes. Lock holder only, frozen.
+    pub(crate) fn push_frozen(&self, value: T) {
+        if self.push(value, false).is_err() {
+            unreachable!("a frozen push is never refused");
+        }
+    }
+
+    fn push(&self, value: T, open: bool) -> Result<(), T> {
+        let mut step = 0;
+        // Acquire: pairs with the Release updates of the last push's block install.
+        let mut tail = self.tail.index.load(Acquire);
+        let mut block = self.tail.block.load(Acquire);
+        let mut next_block: Option<Box<Block<T>>> = None;
+        loop {
+            if open && tail & FROZEN != 0 {
+                return Err(value);
+            }
+            let offset = (tail >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                // Another push is installing the next block.
+                spin_wait(&mut step);
+                tail = self.tail.index.load(Acquire);
+                block = self.tail.block.load(Acquire);
+                continue;
+            }
+            if offset + 1 == BLOCK_CAP && next_block.is_none() {
+                next_block = Some(Block::new());
+            }
+            if block.is_null() {
+                // The first push: install the first block.
+                let new = Box::into_raw(Block::new());
+                // Release: publishes the block's initialization to whoever loads it.
+                if self
+                    .tail
+                    .block
+                    .compare_exchange(block, new, Release, Relaxed)
+                    .is_ok()
+                {
+                    self.head.block.store(new, Release);
+                    block = new;
+                } else {
+                    // SAFETY: `new` came from `Box::into_raw` above and was never
+                    // shared (the CAS failed).
+                    next_block = Some(unsafe { Box::from_raw(new) });
+                    tail = self.tail.index.load(Acquire);
+                    block = self.tail.block.load(Acquire);
+                    continue;
+                }
+            }
+            // SeqCst: one total order of the claims of both positions, the fence of
+            // an "empty" verdict and the version reads (as in ring.rs).
+            match self
+                .tail
+                .index
+                .compare_exchange_weak(tail, tail + (1 << SHIFT), SeqCst, Acquire)
+            {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        let next = Box::into_raw(next_block.take().expect("allocated above"));
+                        // Release: the pushes that load it next see it initialized.
+                        self.tail.block.store(next, Release);
+                        // An RMW: a freeze may have set FROZEN since our claim.
+                        self.tail.index.fetch_add(1 << SHIFT, Release);
+                        // SAFETY: `block` is live: the pop that frees it must first
+                        // claim its last slot, which is ours.
+                        unsafe { (*block).next.store(next, Release) };
+                    }
+                    // SAFETY: our claim covers this slot; its block is live until its
+                    // reader, which waits for our WRITE, has read it.
+                    let slot = unsafe { &(*block).slots[offset] };
+                    // SAFETY: as above; nobody reads the cell before WRITE is set.
+                    slot.value.with_mut(|p| unsafe { (*p).write(value) });
+                    // Release: publishes the value to the reader's `wait_write`.
+                    slot.state.fetch_or(WRITE, Release);
+                    return Ok(());
+                }
+                Err(t) => {
+                    tail = t;
+                    block = self.tail.block.load(Acquire);
+                    spin_wait(&mut step);
+                }
+            }
+        }
+    }
+
+    /// Pops unless the list is frozen or empty; `verdict` as in `Ring::pop_open`.
+    pub(crate) fn pop_open(&self, verdict: bool) -> Popped<T> {
+        self.pop(Some(verdict))
+    }
+
+    /// Pops the oldest value, if any. Lock holder only, frozen.
+    pub(crate) fn pop_frozen(&self) -> Option<T> {
+        match self.pop(None) {
+            Popped::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// `open`: `Some(verdict)` for an open pop, `None` for the frozen holder's.
+    fn pop(&self, open: Option<bool>) -> Popped<T> {
+        let mut step = 0;
+        // Acquire: pairs with the Release updates of a pop's move to the next block.
+        let mut head = self.head.index.load(Acquire);
+        let mut block = self.head.block.load(Acquire);
+        loop {
+            if open.is_some() && head & FROZEN != 0 {
+                return Popped::AskLock;
+            }
+            let offset = (head >> SHIFT) % LAP;
+            if offset == BLOCK_CAP {
+                // Another pop is moving the head to the next block.
+                spin_wait(&mut step);
+                head = self.head.index.load(Acquire);
+                block = self.head.block.load(Acquire);
+                continue;
+            }
+            let mut new_head = head + (1 << SHIFT);
+            if new_head & HINT == 0 {
+                // SeqCst: puts this look at the tail in the claims' total order, so
+                // that "empty" holds at a point of it (as in ring.rs).
+                fence(SeqCst);
+                let tail = self.tail.index.load(Relaxed);
+                if head >> SHIFT == tail >> SHIFT {
+                    return match open {
+                        Some(true) if tail & FROZEN == 0 => {
+                            Popped::Empty(counter(head).wrapping_add(counter(tail)))
+                        }
+                        Some(_) => Popped::AskLock,
+                        None => Popped::Empty(0),
+                    };
+                }
+                if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {
+                    new_head |= HINT;
+                }
+            }
+            if block.is_null() {
+                // The first push is installing the first block.
+                spin_wait(&mut step);
+                head = self.head.index.load(Acquire);
+                block = self.head.block.load(Acquire);
+                continue;
+            }
+            // SeqCst: as in `push`.
+            match self
+                .head
+                .index
+                .compare_exchange_weak(head, new_head, SeqCst, Acquire)
+            {
+                Ok(_) => {
+                    if offset + 1 == BLOCK_CAP {
+                        // SAFETY: `block` is live: we have claimed its last slot and
+                        // not read it yet.
+                        let next = unsafe { (*block).wait_next() };
+                        // SAFETY: `next` is live: no pop has claimed any of its slots.
+                        let more = unsafe { !(*next).next.load(Relaxed).is_null() };
+                        self.head.block.store(next, Release);
+                        self.move_head_past_block(more);
+                    }
+                    // SAFETY: our claim covers this slot; the block lives until its
+                    // readers are done, and we are one.
+                    let slot = unsafe { &(*block).slots[offset] };
+                    slot.wait_write();
+                    // SAFETY: WRITE is set, and our claim makes us the only reader.
+                    let v = slot.value.with_mut(|p| unsafe { (*p).assume_init_read() });
+                    if offset + 1 == BLOCK_CAP {
+                        // SAFETY: every slot is claimed (ours is the last), and we are
+                        // done reading the last.
+                        unsafe { Block::destroy(block, 0) };
+                    } else if slot.state.fetch_or(READ, AcqRel) & DESTROY != 0 {
+                        // SAFETY: the destroyer found us still reading and left the
+                        // block to us; we are done with slot `offset`.
+                        unsafe { Block::destroy(block, offset + 1) };
+                    }
+                    return Popped::Value(v);
+                }
+                Err(h) => {
+                    head = h;
+                    block = self.head.block.load(Acquire);
+                    spin_wait(&mut step);
+                }
+            }
+        }
+    }
+
+    /// Moves the head from a block's skipped last offset to the next block's first,
+    /// with `HINT` as the next block says, keeping `FROZEN` as it is now.
+    fn move_head_past_block(&self, more: bool) {
+        // Relaxed: the CAS below decides.
+        let mut cur = self.head.index.load(Relaxed);
+        loop {
+            let mut new = (cur & !HINT) + (1 << SHIFT);
+            if more {
+                new |= HINT;
+            }
+            // Release: pairs with the Acquire load of the next pop, which then sees
+            // the new block pointer stored before.
+            match self
+                .head
+                .index
+                .compare_exchange_weak(cur, new, Release, Relaxed)
+            {
+                Ok(_) => return,
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    /// The sum of both positions if the list is open, `None` if frozen.
+    pub(crate) fn open_positions(&self) -> Option<usize> {
+        // SeqCst: as in `Ring::open_positions`.
+        let tail = self.tail.index.load(SeqCst);
+        let head = self.head.index.load(SeqCst);
+        if (head | tail) & FROZEN != 0 {
+            return None;
+        }
+        Some(counter(head).wrapping_add(counter(tail)))
+    }
+
+    /// Sets the frozen bit: from now on no open operation starts. Lock holder only.
+    pub(crate) fn freeze(&self) {
+        // Relaxed: only lock holders set or clear the bit, and the lock orders them.
+        if self.tail.index.load(Relaxed) & FROZEN != 0 {
+            return;
+        }
+        // SeqCst: as in `Ring::freeze`.
+        self.tail.index.fetch_or(FROZEN, SeqCst);
+        self.head.index.fetch_or(FROZEN, SeqCst);
+    }
+
+    /// Clears the frozen bit. Lock holder only. RMWs, not stores: a push or pop that
+    /// claimed before the freeze may still be moving a position past a block.
+    pub(crate) fn thaw(&self) {
+        // Release: publishes the holder's slot accesses to the open operations next.
+        self.tail.index.fetch_and(!FROZEN, Release);
+        self.head.index.fetch_and(!FROZEN, Release);
+    }
+
+    /// The version's share of the list. Lock holder only, frozen.
+    pub(crate) fn frozen_sum(&self) -> usize {
+        let (head, tail) = self.frozen_counters();
+        head.wrapping_add(tail)
+    }
+
+    fn frozen_counters(&self) -> (usize, usize) {
+        // Acquire: frozen, only the holder and the moves of operations claimed before
+        // the freeze change them; either way the count is the claims' count.
+        (
+            counter(self.head.index.load(Acquire)),
+            counter(self.tail.index.load(Acquire)),
+        )
+    }
+
+    /// Values held, counting a push under way and not a pop under way. Frozen.
+    pub(crate) fn len(&self) -> usize {
+        let (head, tail) = self.frozen_counters();
+        // Each block before the tail's skips one position.
+        let skipped = tail / LAP - head / LAP;
+        tail.wrapping_sub(head).wrapping_sub(skipped)
+    }
+}
+
+impl<T> Drop for List<T> {
+    fn drop(&mut self) {
+        // `&mut self`: every operation has ended, so every claimed slot is written
+        // and every position has moved past its block's end.
+        let mut head = self.head.index.load(Relaxed) >> SHIFT;
+        let tail = self.tail.index.load(Relaxed) >> SHIFT;
+        let mut block = self.head.block.load(Relaxed);
+        while head != tail {
+            let offset = head % LAP;
+            if offset < BLOCK_CAP {
+                // SAFETY: the head's block is live (its last slot is unclaimed or
+                // this loop frees it below).
+                let slot = unsafe { &(*block).slots[offset] };
+                // SAFETY: a position between head and tail holds a written value
+                // nobody read.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            } else {
+                // SAFETY: a block that the head has not left yet is live, and its
+                // `next` is set (the tail is past it).
+                let next = unsafe { (*block).next.load(Relaxed) };
+                // SAFETY: nothing else points into it any more.
+                drop(unsafe { Box::from_raw(block) });
+                block = next;
+            }
+            head = head.wrapping_add(1);
+        }
+        if !block.is_null() {
+            // SAFETY: the head's block, not freed by any pop (its last slot unclaimed).
+            drop(unsafe { Box::from_raw(block) });
+        }
+    }
+}
