@@ -23,9 +23,11 @@ pub enum Collected {
 #[doc(hidden)]
 pub trait Case {
     /// Tries the operation now. `Err(version)`: not ready, with the channel's version
-    /// as seen under its lock.
+    /// (invariant 4 of chan.rs). `verdict`: the select has a `default`, so "not ready"
+    /// must be certain and the version exact (select.rs, "one instant"); otherwise it
+    /// may be a hint read without the lock, since registering looks again under it.
     #[doc(hidden)]
-    fn try_now(&mut self) -> Result<(), u64>;
+    fn try_now(&mut self, verdict: bool) -> Result<(), u64>;
     /// The channel's version now.
     #[doc(hidden)]
     fn version(&self) -> u64;
@@ -122,8 +124,8 @@ impl<'a, T> RecvCase<'a, T> {
 }
 
 impl<T> Case for RecvCase<'_, T> {
-    fn try_now(&mut self) -> Result<(), u64> {
-        match self.chan.try_recv_open(true) {
+    fn try_now(&mut self, verdict: bool) -> Result<(), u64> {
+        match self.chan.try_recv_open(verdict) {
             Ok(v) => {
                 self.output = Some(Some(v));
                 return Ok(());
@@ -298,7 +300,7 @@ impl<'a, T> SendCase<'a, T> {
 }
 
 impl<T> Case for SendCase<'_, T> {
-    fn try_now(&mut self) -> Result<(), u64> {
+    fn try_now(&mut self, _verdict: bool) -> Result<(), u64> {
         let value = self.value.take().expect("a send case tries with its value");
         let Err(value) = self.chan.try_send_open(value) else {
             self.output = Some(Ok(()));
@@ -466,7 +468,7 @@ impl<'a, T> DeferredSendCase<'a, T> {
 }
 
 impl<T> Case for DeferredSendCase<'_, T> {
-    fn try_now(&mut self) -> Result<(), u64> {
+    fn try_now(&mut self, _verdict: bool) -> Result<(), u64> {
         let mut ch = self.chan.lock();
         match ch.reserve_send(None) {
             Some(r) => {

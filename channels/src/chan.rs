@@ -279,10 +279,10 @@ impl<T> Chan<T> {
         }
     }
 
-    /// Receives without the lock if the ring is open. `Err(Some(version))`: open and
+    /// Receives without the lock if the buffer is open. `Err(Some(version))`: open and
     /// empty, so not ready (the version read before the look, so that anything after
     /// it moves the version); `Err(None)`: ask under the lock. `verdict: false` when
-    /// the caller goes to the lock anyway if there is no value: no `Some` then.
+    /// "empty" may be a hint: `Err(Some(0))` then, read without a fence.
     #[inline]
     pub(crate) fn try_recv_open(&self, verdict: bool) -> Result<T, Option<u64>> {
         let Some(ring) = &self.ring else {

@@ -44,8 +44,8 @@ struct SendDyn<'a, T> {
 
 macro_rules! forward_case {
     () => {
-        fn try_now(&mut self) -> Result<(), u64> {
-            self.case.try_now()
+        fn try_now(&mut self, verdict: bool) -> Result<(), u64> {
+            self.case.try_now(verdict)
         }
         fn version(&self) -> u64 {
             self.case.version()

@@ -280,16 +280,17 @@ impl<T> List<T> {
             let mut new_head = head + (1 << SHIFT);
             if new_head & HINT == 0 {
                 // SeqCst: puts this look at the tail in the claims' total order, so
-                // that "empty" holds at a point of it (as in ring.rs).
-                fence(SeqCst);
+                // that "empty" holds at a point of it (as in ring.rs). Without a
+                // verdict a stale tail only makes a non-empty list look empty, a hint.
+                if open != Some(false) {
+                    fence(SeqCst);
+                }
                 let tail = self.tail.index.load(Relaxed);
                 if head >> SHIFT == tail >> SHIFT {
                     return match open {
-                        Some(true) if tail & FROZEN == 0 => {
-                            Popped::Empty(counter(head).wrapping_add(counter(tail)))
-                        }
-                        Some(_) => Popped::AskLock,
-                        None => Popped::Empty(0),
+                        Some(_) if tail & FROZEN != 0 => Popped::AskLock,
+                        Some(true) => Popped::Empty(counter(head).wrapping_add(counter(tail))),
+                        Some(false) | None => Popped::Empty(0),
                     };
                 }
                 if (head >> SHIFT) / LAP != (tail >> SHIFT) / LAP {

@@ -61,9 +61,10 @@ unsafe impl<T: Send> Sync for Ring<T> {}
 /// What an open pop found.
 pub(crate) enum Popped<T> {
     Value(T),
-    /// Empty, with the positions the verdict rests on (their sum is the version).
+    /// Empty: with a verdict, the positions it rests on (their sum is the version);
+    /// without, a hint (0), read without the fence a verdict needs.
     Empty(usize),
-    /// Frozen, or empty when the caller asked for no verdict: ask under the lock.
+    /// Frozen: ask under the lock.
     AskLock,
 }
 
@@ -147,8 +148,9 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Pops unless the ring is frozen or empty. `verdict`: an empty ring answers
-    /// `Empty`; otherwise `AskLock`, without the fence a verdict needs.
+    /// Pops unless the ring is frozen or empty. `verdict`: an empty ring's `Empty`
+    /// holds at a point of the claims' total order and carries the positions; without
+    /// it, `Empty(0)` is a hint that costs no fence and no look at the tail.
     pub(crate) fn pop_open(&self, verdict: bool) -> Popped<T> {
         let mut step = 0;
         // Relaxed: a hint, as in `push_open`.
@@ -181,7 +183,7 @@ impl<T> Ring<T> {
             } else if stamp == head {
                 // Not written for this lap: empty, unless a push is under way.
                 if !verdict {
-                    return Popped::AskLock;
+                    return Popped::Empty(0);
                 }
                 // SeqCst: with the SeqCst claims, puts this look at the tail in one
                 // total order with every claim of either position, so "empty" holds

@@ -279,7 +279,7 @@ impl Engine {
             };
             for (slot, &i) in seen.iter_mut().zip(self.order.as_ref()) {
                 let i = i as usize;
-                match cases[i].try_now() {
+                match cases[i].try_now(self.has_default) {
                     Ok(()) => {
                         cases[i].choose();
                         return Some(Some(i));
