@@ -30,6 +30,11 @@ pub(crate) struct Engine {
     order: Order,
     /// Set once it had to wait: a completion after that is not "without waiting".
     waited: bool,
+    /// Tries must be certain (`Case::try_now`'s `verdict`): there is a `default`, or
+    /// a channel that a try without the lock took for empty was ready when we
+    /// registered. A try without certainty may read a buffer's slot before its value
+    /// shows, and then try and register could take turns for as long as it does.
+    certain: bool,
 }
 
 enum State {
@@ -150,6 +155,7 @@ impl Engine {
             has_default,
             order: Order::default(),
             waited: false,
+            certain: has_default,
         }
     }
 
@@ -199,6 +205,7 @@ impl Engine {
                         let i = self.order.as_ref()[k] as usize;
                         if cases[i].register(&token, i) {
                             ready_at = Some(k + 1);
+                            self.certain = true;
                             break;
                         }
                     }
@@ -279,7 +286,7 @@ impl Engine {
             };
             for (slot, &i) in seen.iter_mut().zip(self.order.as_ref()) {
                 let i = i as usize;
-                match cases[i].try_now(self.has_default) {
+                match cases[i].try_now(self.certain) {
                     Ok(()) => {
                         cases[i].choose();
                         return Some(Some(i));
