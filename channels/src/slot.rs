@@ -13,8 +13,8 @@
 //!    entry out of the queue and aborted its token, so no claim can succeed).
 //! 3. A slot serves one wait: it is never refilled after its outcome is taken.
 //!
-//! This file is the only one in the crate with `unsafe` code: the two cell accesses
-//! each rule above allows. The loom models (`tests/`) run it with loom's `UnsafeCell`,
+//! With the buffers (ring.rs, list.rs), the only `unsafe` code in the crate: the two
+//! cell accesses each rule above allows. The loom models (`tests/`) run it with loom's `UnsafeCell`,
 //! which checks that no two accesses overlap.
 
 #![allow(unsafe_code)]
