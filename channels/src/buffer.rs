@@ -5,7 +5,17 @@
 //! holder's own operations while frozen.
 
 use crate::list::List;
-use crate::ring::{Popped, Ring};
+use crate::ring::Ring;
+
+/// What an open pop found.
+pub(crate) enum Popped<T> {
+    Value(T),
+    /// Empty: with a verdict, the positions it rests on (their sum is the version);
+    /// without, a hint (0), read without the fence a verdict needs.
+    Empty(usize),
+    /// Frozen: ask under the lock.
+    AskLock,
+}
 
 pub(crate) enum Buffer<T> {
     Ring(Ring<T>),

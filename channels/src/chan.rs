@@ -25,10 +25,9 @@
 //! CAS per operation and no lock, and everything else is Go's single-lock protocol,
 //! which keeps select's guarantees easy to state and check.
 
-use crate::buffer::Buffer;
+use crate::buffer::{Buffer, Popped};
 use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex, MutexGuard};
-use crate::ring::Popped;
 use crate::slot::{RecvSlot, SendSlot};
 use crate::token::Token;
 use crate::TrySendError;
@@ -37,7 +36,7 @@ use std::collections::VecDeque;
 pub(crate) struct Chan<T> {
     state: Mutex<State<T>>,
     /// A buffered channel's buffer, used without the lock while open.
-    ring: Option<Buffer<T>>,
+    buffer: Option<Buffer<T>>,
     /// The lock's share of the version (invariant 4): written only under the lock.
     version: AtomicU64,
     /// Buffer capacity: 0 unbuffered; `usize::MAX` unbounded.
@@ -225,7 +224,7 @@ pub(crate) struct Locked<'a, T> {
 
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize, never: bool) -> Chan<T> {
-        let ring = (!never && cap != 0).then(|| Buffer::new(cap));
+        let buffer = (!never && cap != 0).then(|| Buffer::new(cap));
         Chan {
             state: Mutex::new(State {
                 buf: VecDeque::new(),
@@ -236,7 +235,7 @@ impl<T> Chan<T> {
                 sendq: VecDeque::new(),
                 on_disconnect: None,
             }),
-            ring,
+            buffer,
             version: AtomicU64::new(0),
             cap,
             never,
@@ -247,8 +246,8 @@ impl<T> Chan<T> {
 
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         let s = Guard(Some(self.state.lock()));
-        if let Some(ring) = &self.ring {
-            ring.freeze();
+        if let Some(buffer) = &self.buffer {
+            buffer.freeze();
         }
         Locked {
             chan: self,
@@ -258,23 +257,23 @@ impl<T> Chan<T> {
         }
     }
 
-    /// The version now (invariant 4). An open ring's positions are read first: a
+    /// The version now (invariant 4). An open buffer's positions are read first: a
     /// hold of the lock that changed something bumped the counter before it thawed
-    /// the ring, so positions read open come with every bump before them.
+    /// the buffer, so positions read open come with every bump before them.
     pub(crate) fn version(&self) -> u64 {
-        if let Some(sum) = self.ring.as_ref().and_then(Buffer::open_positions) {
+        if let Some(sum) = self.buffer.as_ref().and_then(Buffer::open_positions) {
             // Acquire: pairs with the bump's Release store in `Locked::drop`.
             return self.version.load(Acquire).wrapping_add(sum as u64);
         }
         self.lock().version()
     }
 
-    /// Sends without the lock if the ring is open and has room; else the value comes
+    /// Sends without the lock if the buffer is open and has room; else the value comes
     /// back, for the locked protocol.
     #[inline]
     pub(crate) fn try_send_open(&self, value: T) -> Result<(), T> {
-        match &self.ring {
-            Some(ring) => ring.push_open(value),
+        match &self.buffer {
+            Some(buffer) => buffer.push_open(value),
             None => Err(value),
         }
     }
@@ -285,7 +284,7 @@ impl<T> Chan<T> {
     /// "empty" may be a hint: `Err(Some(0))` then, read without a fence.
     #[inline]
     pub(crate) fn try_recv_open(&self, verdict: bool) -> Result<T, Option<u64>> {
-        let Some(ring) = &self.ring else {
+        let Some(buffer) = &self.buffer else {
             return Err(None);
         };
         // Acquire: pairs with the bump's Release store, as in `version`.
@@ -294,7 +293,7 @@ impl<T> Chan<T> {
         } else {
             0
         };
-        match ring.pop_open(verdict) {
+        match buffer.pop_open(verdict) {
             Popped::Value(v) => Ok(v),
             Popped::Empty(sum) => Err(Some(before.wrapping_add(sum as u64))),
             Popped::AskLock => Err(None),
@@ -323,7 +322,7 @@ impl<T> Drop for Locked<'_, T> {
             let v = self.chan.version.load(Relaxed);
             self.chan.version.store(v.wrapping_add(1), Release);
         }
-        if let Some(ring) = &self.chan.ring {
+        if let Some(buffer) = &self.chan.buffer {
             let s = &*self.s;
             let open = !s.closed
                 && !s.disconnected
@@ -332,7 +331,7 @@ impl<T> Drop for Locked<'_, T> {
                 && s.recvq.is_empty()
                 && s.sendq.is_empty();
             if open {
-                ring.thaw();
+                buffer.thaw();
             }
         }
         // Wakes run after the unlock: the woken side's first act is to lock again.
@@ -371,20 +370,20 @@ impl<T> Locked<'_, T> {
     pub(crate) fn version(&self) -> u64 {
         // Relaxed: written only under the lock we hold.
         let v = self.chan.version.load(Relaxed);
-        match &self.chan.ring {
-            Some(ring) => v.wrapping_add(ring.frozen_sum() as u64),
+        match &self.chan.buffer {
+            Some(buffer) => v.wrapping_add(buffer.frozen_sum() as u64),
             None => v,
         }
     }
 
     /// Values buffered: put back ones and the buffer's.
     pub(crate) fn buf_len(&self) -> usize {
-        self.s.buf.len() + self.chan.ring.as_ref().map_or(0, Buffer::len)
+        self.s.buf.len() + self.chan.buffer.as_ref().map_or(0, Buffer::len)
     }
 
     fn buf_push(&mut self, value: T) {
-        match &self.chan.ring {
-            Some(ring) => ring.push_frozen(value),
+        match &self.chan.buffer {
+            Some(buffer) => buffer.push_frozen(value),
             // Only a buffered channel has room.
             None => unreachable!("a push into an unbuffered channel's buffer"),
         }
@@ -393,7 +392,7 @@ impl<T> Locked<'_, T> {
     fn buf_pop(&mut self) -> Option<T> {
         match self.s.buf.pop_front() {
             Some(v) => Some(v),
-            None => self.chan.ring.as_ref().and_then(Buffer::pop_frozen),
+            None => self.chan.buffer.as_ref().and_then(Buffer::pop_frozen),
         }
     }
 
@@ -639,8 +638,8 @@ impl<T> Locked<'_, T> {
         self.s.disconnected = true;
         self.fail_waiters(false);
         let mut buffered = std::mem::take(&mut self.s.buf);
-        if let Some(ring) = &self.chan.ring {
-            buffered.extend(std::iter::from_fn(|| ring.pop_frozen()));
+        if let Some(buffer) = &self.chan.buffer {
+            buffered.extend(std::iter::from_fn(|| buffer.pop_frozen()));
         }
         Disconnected {
             _buffered: buffered,

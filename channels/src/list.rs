@@ -19,9 +19,9 @@
 
 #![allow(unsafe_code)]
 
+use crate::buffer::Popped;
 use crate::loom::atomic::{fence, AtomicPtr, AtomicUsize, Ordering::*};
 use crate::loom::{spin_wait, UnsafeCell};
-use crate::ring::Popped;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;
 use std::ptr;

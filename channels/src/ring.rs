@@ -28,6 +28,7 @@
 
 #![allow(unsafe_code)]
 
+use crate::buffer::Popped;
 use crate::loom::atomic::{fence, AtomicUsize, Ordering::*};
 use crate::loom::{spin_wait, UnsafeCell};
 use crossbeam_utils::CachePadded;
@@ -57,16 +58,6 @@ pub(crate) struct Ring<T> {
 unsafe impl<T: Send> Send for Ring<T> {}
 // SAFETY: as for `Send`.
 unsafe impl<T: Send> Sync for Ring<T> {}
-
-/// What an open pop found.
-pub(crate) enum Popped<T> {
-    Value(T),
-    /// Empty: with a verdict, the positions it rests on (their sum is the version);
-    /// without, a hint (0), read without the fence a verdict needs.
-    Empty(usize),
-    /// Frozen: ask under the lock.
-    AskLock,
-}
 
 impl<T> Ring<T> {
     pub(crate) fn new(cap: usize) -> Ring<T> {
