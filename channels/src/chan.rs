@@ -349,12 +349,18 @@ fn pop_claimable<S>(q: &mut VecDeque<Waiter<S>>, own: Option<&Token>) -> Option<
             i += 1;
             continue;
         }
-        let w = q.remove(i).expect("index in range");
+        let w = remove_at(q, i);
         if w.token().try_claim(w.case) {
             return Some(w);
         }
     }
     None
+}
+
+/// `VecDeque::remove`, with the usual case (the front) made cheap.
+fn remove_at<S>(q: &mut VecDeque<S>, i: usize) -> S {
+    let w = if i == 0 { q.pop_front() } else { q.remove(i) };
+    w.expect("index in range")
 }
 
 fn has_claimable<S>(q: &VecDeque<Waiter<S>>, own: Option<&Token>) -> bool {
@@ -697,7 +703,7 @@ fn pop_claimable_send<T>(
             i += 1;
             continue;
         }
-        let w = q.remove(i).expect("index in range");
+        let w = remove_at(q, i);
         if w.token().try_claim(w.case) {
             return Some(w);
         }

@@ -20,7 +20,7 @@
 #![allow(unsafe_code)]
 
 use crate::buffer::Popped;
-use crate::loom::atomic::{fence, AtomicPtr, AtomicUsize, Ordering::*};
+use crate::loom::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 use crate::loom::{spin_wait, UnsafeCell};
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;
@@ -39,23 +39,26 @@ const SHIFT: usize = 2;
 const HINT: usize = 1;
 const FROZEN: usize = 2;
 
-// Slot states.
-const WRITE: usize = 1;
-const READ: usize = 2;
+// Slot states, past the write.
+const READ: usize = 1;
 /// Set by the pop that frees the block if this slot's reader was not done yet: the
 /// reader frees it instead.
-const DESTROY: usize = 4;
+const DESTROY: usize = 2;
 
 struct Slot<T> {
     value: UnsafeCell<MaybeUninit<T>>,
+    /// Set once by the push, a store: the only writer of this word. A word apart from
+    /// `state`, which the destroyer may change before the push is done (an RMW there
+    /// would cost every push a locked instruction).
+    written: AtomicBool,
     state: AtomicUsize,
 }
 
 impl<T> Slot<T> {
     fn wait_write(&self) {
         let mut step = 0;
-        // Acquire: pairs with the push's Release `fetch_or(WRITE)`.
-        while self.state.load(Acquire) & WRITE == 0 {
+        // Acquire: pairs with the push's Release store of `written`.
+        while !self.written.load(Acquire) {
             spin_wait(&mut step);
         }
     }
@@ -72,6 +75,7 @@ impl<T> Block<T> {
             next: AtomicPtr::new(ptr::null_mut()),
             slots: std::array::from_fn(|_| Slot {
                 value: UnsafeCell::new(MaybeUninit::uninit()),
+                written: AtomicBool::new(false),
                 state: AtomicUsize::new(0),
             }),
         })
@@ -229,12 +233,12 @@ impl<T> List<T> {
                         unsafe { (*block).next.store(next, Release) };
                     }
                     // SAFETY: our claim covers this slot; its block is live until its
-                    // reader, which waits for our WRITE, has read it.
+                    // reader, which waits for `written`, has read it.
                     let slot = unsafe { &(*block).slots[offset] };
-                    // SAFETY: as above; nobody reads the cell before WRITE is set.
+                    // SAFETY: as above; nobody reads the cell before `written` is set.
                     slot.value.with_mut(|p| unsafe { (*p).write(value) });
                     // Release: publishes the value to the reader's `wait_write`.
-                    slot.state.fetch_or(WRITE, Release);
+                    slot.written.store(true, Release);
                     return Ok(());
                 }
                 Err(t) => {
@@ -324,7 +328,7 @@ impl<T> List<T> {
                     // readers are done, and we are one.
                     let slot = unsafe { &(*block).slots[offset] };
                     slot.wait_write();
-                    // SAFETY: WRITE is set, and our claim makes us the only reader.
+                    // SAFETY: `written` is set, and our claim makes us the only reader.
                     let v = slot.value.with_mut(|p| unsafe { (*p).assume_init_read() });
                     if offset + 1 == BLOCK_CAP {
                         // SAFETY: every slot is claimed (ours is the last), and we are

@@ -304,6 +304,35 @@ impl Engine {
         }
     }
 
+    /// The common case of a select without `default`, before any of the protocol's
+    /// state: one look at every case in a random order, each a try without certainty
+    /// as pass 1's would be. `None`: nothing ready (or there is a `default`); the
+    /// protocol then starts from its own pass 1.
+    #[inline]
+    fn first_look<C: Case + ?Sized>(&mut self, cases: &mut [&mut C]) -> Option<usize> {
+        let n = cases.len();
+        if self.has_default || !matches!(self.state, State::Start) || n == 0 || n > INLINE {
+            return None;
+        }
+        let mut order = [0u8; INLINE];
+        for (i, v) in order[..n].iter_mut().enumerate() {
+            *v = i as u8;
+        }
+        // Fisher-Yates, as in `shuffle`.
+        for i in (1..n).rev() {
+            order.swap(i, rand_below(i + 1));
+        }
+        for &i in &order[..n] {
+            let i = usize::from(i);
+            if cases[i].try_now(false).is_ok() {
+                cases[i].choose();
+                self.state = State::Done;
+                return Some(i);
+            }
+        }
+        None
+    }
+
     /// Polls from a task: `Ready(Some(i))` case i, `Ready(None)` default.
     ///
     /// A counterpart that claims or nudges the token notifies whatever waker it finds
@@ -320,6 +349,9 @@ impl Engine {
         cases: &mut [&mut C],
         waker: &Waker,
     ) -> Poll<Option<usize>> {
+        if let Some(i) = self.first_look(cases) {
+            return Poll::Ready(Some(i));
+        }
         let mut looked_again = false;
         loop {
             match self.step(cases, &|| Signal::Task(waker.clone())) {
@@ -400,7 +432,14 @@ impl Engine {
     }
 
     /// The select is being dropped before it completed: leave no trace, lose nothing.
+    #[inline]
     pub(crate) fn cancel<C: Case + ?Sized>(&mut self, cases: &mut [&mut C]) {
+        if !matches!(self.state, State::Done) {
+            self.cancel_started(cases);
+        }
+    }
+
+    fn cancel_started<C: Case + ?Sized>(&mut self, cases: &mut [&mut C]) {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Waiting { token } => {
                 self.unregister_all(cases, &token, cases.len());
