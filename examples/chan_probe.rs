@@ -2,7 +2,7 @@
 //! `valgrind --tool=callgrind`) where criterion's harness gets in the way.
 //!
 //! ```text
-//! P=2 cargo run --release --example chan_probe -- gort|tokio gort|flume|async pp|spsc|mpmc|sel CAP REPS
+//! P=2 cargo run --release --example chan_probe -- gort|tokio gort|flume|async pp|spsc|mpsc|mpmc|sel CAP REPS
 //! ```
 //! `CAP` is a capacity or `unb`; prints the median of `REPS` runs, in ns per message.
 //! The workloads are those of `benches/channels.rs`, smaller.
@@ -104,8 +104,12 @@ fn workload(kind: &str, work: &str, cap: Option<usize>, spawn: fn(Boxed) -> Boxe
             }
             echo.await;
         }),
-        "spsc" | "mpmc" => Box::pin(async move {
-            let (np, nc) = if work == "spsc" { (1, 1) } else { (4, 4) };
+        "spsc" | "mpsc" | "mpmc" => Box::pin(async move {
+            let (np, nc) = match work.as_str() {
+                "spsc" => (1, 1),
+                "mpsc" => (4, 1),
+                _ => (4, 4),
+            };
             let mut tasks = Vec::new();
             for _ in 0..np {
                 let a = a.clone();
@@ -150,7 +154,7 @@ fn workload(kind: &str, work: &str, cap: Option<usize>, spawn: fn(Boxed) -> Boxe
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() != 5 {
-        eprintln!("usage: chan_probe gort|tokio gort|flume|async pp|spsc|mpmc|sel CAP|unb REPS");
+        eprintln!("usage: chan_probe gort|tokio gort|flume|async pp|spsc|mpsc|mpmc|sel CAP|unb REPS");
         std::process::exit(2);
     }
     let procs: usize = std::env::var("P")
@@ -172,6 +176,16 @@ fn main() {
                 let t = Instant::now();
                 rt.block_on(rt.spawn(w)).unwrap();
                 times.push(t.elapsed());
+            }
+            if std::env::var_os("METRICS").is_some() {
+                let m = rt.metrics();
+                let per = |n: u64| n as f64 / (MSGS * reps) as f64;
+                eprintln!(
+                    "per message: steals {:.4}, hand-offs {:.4}, preemptions {:.4}",
+                    per(m.steals),
+                    per(m.hand_offs),
+                    per(m.preemptions)
+                );
             }
         }
         "tokio" => {
