@@ -154,7 +154,9 @@ fn workload(kind: &str, work: &str, cap: Option<usize>, spawn: fn(Boxed) -> Boxe
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() != 5 {
-        eprintln!("usage: chan_probe gort|tokio gort|flume|async pp|spsc|mpsc|mpmc|sel CAP|unb REPS");
+        eprintln!(
+            "usage: chan_probe gort|tokio gort|flume|async pp|spsc|mpsc|mpmc|sel CAP|unb REPS"
+        );
         std::process::exit(2);
     }
     let procs: usize = std::env::var("P")

@@ -384,6 +384,9 @@ impl Engine {
         cases: &mut [&mut C],
         deadline: Option<Instant>,
     ) -> Result<Option<usize>, ()> {
+        if let Some(i) = self.first_look(cases) {
+            return Ok(Some(i));
+        }
         let signal = || Signal::Thread(thread::current());
         loop {
             match self.step(cases, &signal) {
