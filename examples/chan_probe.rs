@@ -8,7 +8,7 @@
 //! The workloads are those of `benches/channels.rs`, smaller.
 
 use std::future::Future;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const MSGS: usize = 100_000;
 
@@ -165,20 +165,28 @@ fn main() {
         .unwrap_or(2);
     let cap = (args[3] != "unb").then(|| args[3].parse().expect("CAP is a number or unb"));
     let reps: usize = args[4].parse().expect("REPS is a number");
-    let mut times = Vec::new();
     let (kind, work) = (args[1].clone(), args[2].clone());
-    match args[0].as_str() {
+    // Each rep builds the workload with the runtime's spawn and times `run` on it.
+    let time_reps = |spawn: fn(Boxed) -> Boxed, run: &dyn Fn(Boxed)| -> Vec<Duration> {
+        (0..reps)
+            .map(|_| {
+                let w = workload(&kind, &work, cap, spawn);
+                let t = Instant::now();
+                run(w);
+                t.elapsed()
+            })
+            .collect()
+    };
+    let mut times = match args[0].as_str() {
         "gort" => {
             let rt = gort::Runtime::builder().procs(procs).build().unwrap();
-            for _ in 0..reps {
-                let w = workload(&kind, &work, cap, |f| {
+            let times = time_reps(
+                |f| {
                     let h = gort::go(f);
                     Box::pin(async move { h.await.unwrap() })
-                });
-                let t = Instant::now();
-                rt.block_on(rt.spawn(w)).unwrap();
-                times.push(t.elapsed());
-            }
+                },
+                &|w| rt.block_on(rt.spawn(w)).unwrap(),
+            );
             if std::env::var_os("METRICS").is_some() {
                 let m = rt.metrics();
                 let per = |n: u64| n as f64 / (MSGS * reps) as f64;
@@ -189,24 +197,23 @@ fn main() {
                     per(m.preemptions)
                 );
             }
+            times
         }
         "tokio" => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(procs)
                 .build()
                 .unwrap();
-            for _ in 0..reps {
-                let w = workload(&kind, &work, cap, |f| {
+            time_reps(
+                |f| {
                     let h = tokio::spawn(f);
                     Box::pin(async move { h.await.unwrap() })
-                });
-                let t = Instant::now();
-                rt.block_on(rt.spawn(w)).unwrap();
-                times.push(t.elapsed());
-            }
+                },
+                &|w| rt.block_on(rt.spawn(w)).unwrap(),
+            )
         }
         r => panic!("unknown runtime {r}"),
-    }
+    };
     times.sort();
     let med = times[times.len() / 2];
     println!("{:.1}", med.as_nanos() as f64 / MSGS as f64);
