@@ -41,7 +41,8 @@ impl Ends {
             }
             "async" => {
                 let (t, r) = match cap {
-                    Some(n) => async_channel::bounded(n.max(1)),
+                    Some(0) => panic!("async-channel has no capacity 0 (no rendezvous)"),
+                    Some(n) => async_channel::bounded(n),
                     None => async_channel::unbounded(),
                 };
                 Ends::Async(t, r)
