@@ -21,7 +21,8 @@
 //!
 //! Run: `cargo bench --bench net` (R = 5 rounds of the full 64 × N = 10,000 round trips
 //! per runtime: about 4 s per side per round, under a minute in all on 2 cores).
-//! `cargo bench --bench net -- 3` or `NET_ROUNDS=3` sets R, `NET_TRIPS=2000` sets N.
+//! `cargo bench --bench net -- 3` or `NET_ROUNDS=3` sets R, `NET_TRIPS=2000` sets N;
+//! `NET_METRICS=1` prints gort's scheduler counters (steals, hand-offs) after each round.
 //! Machine-readable lines start `net_echo `.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -240,6 +241,13 @@ mod gort_side {
             .expect("gort runtime");
         let driver = rt.spawn(drive(trips));
         let summary = rt.block_on(driver).expect("gort driver task failed");
+        if std::env::var_os("NET_METRICS").is_some() {
+            let m = rt.metrics();
+            eprintln!(
+                "gort metrics: threads={} steals={} hand_offs={} retakes={} preemptions={}",
+                m.threads, m.steals, m.hand_offs, m.retakes, m.preemptions
+            );
+        }
         drop(rt);
         summary
     }

@@ -1,9 +1,9 @@
 //! The netpoller (Go's `netpoll`): one `mio::Poll` per runtime, and the readiness of
 //! every socket registered with it.
 //!
-//! Who polls, and when (Go's order):
-//! - an M that found no G in its local or the global queue polls without blocking
-//!   before it steals (m.rs, `find_runnable`); the Gs it wakes land on its P;
+//! Who polls, and when:
+//! - an M that found no G in its local or the global queue, nor one to steal, polls
+//!   without blocking (m.rs, `find_runnable`); the Gs it wakes land on its P;
 //! - sysmon polls without blocking when nobody has for 10 ms, so that Ms busy with
 //!   local work forever cannot leave a ready socket unseen;
 //! - the timer sleeper, the one M that waits for the nearest timer when every P is
@@ -131,9 +131,12 @@ impl Poller {
         self.registered.load(Relaxed) != 0
     }
 
-    /// Polls without blocking, unless another thread is polling. Returns the number of
-    /// sockets that became ready (their Gs are woken).
+    /// Polls without blocking, unless no socket is registered or another thread is
+    /// polling. Returns the number of sockets that became ready (their Gs are woken).
     pub(crate) fn poll_now(&self) -> usize {
+        if !self.has_sockets() {
+            return 0;
+        }
         match self.state.try_lock() {
             Some(mut st) => self.poll_locked(&mut st, Some(Duration::ZERO)),
             None => 0,

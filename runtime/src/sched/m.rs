@@ -4,14 +4,16 @@
 //! The loop: find a runnable G (below), stop spinning if we were (and wake another
 //! spinner, so that a burst of work fans out one M at a time), run it, repeat.
 //!
-//! `find_runnable`, in Go's order:
+//! `find_runnable`, in Go's order but for steps 5 and 6:
 //! 1. every 61st tick, due timers, ready sockets and one G from the global queue
 //!    first (so none can starve behind a P that never runs out of local work);
 //! 2. the local queue: `runnext`, then the ring;
 //! 3. due timers (their Gs land on this P), then look again;
 //! 4. the global queue (a fair share of it moves to this P);
-//! 5. the netpoller, without blocking (net/poller.rs), if any socket is registered;
-//! 6. steal, if spinning or if fewer than half the busy Ps have a spinning M;
+//! 5. steal, if spinning or if fewer than half the busy Ps have a spinning M, and
+//!    after a steal poll the netpoller too (the stolen Gs run first);
+//! 6. the netpoller, without blocking (net/poller.rs), if any socket is registered
+//!    (Go polls before it steals; see the comment at the poll for why not here);
 //! 7. give the P back and park. A spinning M re-checks every queue after it stops
 //!    spinning (idle.rs, case 2). The first M to park becomes the timer sleeper: it
 //!    blocks in the netpoller until the nearest timer, a ready socket or a kick.
@@ -167,9 +169,7 @@ impl M {
                 // Ready sockets too (tokio's `event_interval`): an M that never runs
                 // out of local work would otherwise leave them to sysmon's 10 ms poll,
                 // and their Gs queue behind the ring's, at its tail.
-                if h.net.has_sockets() {
-                    h.net.poll_now();
-                }
+                h.net.poll_now();
             }
             let local = context::core(|core| {
                 if tick % GLOBAL_CHECK_INTERVAL == 0 {
@@ -188,18 +188,26 @@ impl M {
             if let Some(t) = context::core(|core| h.glob_runq_get(core, 0)) {
                 return Some(t);
             }
-            // Sockets that became ready: their Gs land on this P.
-            if h.net.has_sockets() && h.net.poll_now() > 0 {
-                continue;
-            }
             if self.spinning.get() || h.idle.may_spin(h.config.procs) {
                 if !self.spinning.get() {
                     self.spinning.set(true);
                     h.idle.start_spinning();
                 }
                 if let Some(t) = h.steal_work() {
+                    // The poll this P would have made had there been nothing to steal:
+                    // ready sockets are still found as soon as a P runs dry, and their
+                    // Gs queue behind the stolen ones, which have waited longer.
+                    h.net.poll_now();
                     return Some(t);
                 }
+            }
+            // Sockets that became ready: their Gs land on this P. After the steal, not
+            // before it as in Go: a P that ran dry and took fresh Gs from the poll,
+            // while another P's ring was long, would run them first and leave the
+            // long ring's Gs the longer wait. Polling first, a TCP echo's p99 came out
+            // 10-15% worse at the same throughput (BENCHMARKS.md, "TCP echo").
+            if h.net.poll_now() > 0 {
+                continue;
             }
             match self.release_p_and_park() {
                 Parked::Resume => continue,
@@ -276,7 +284,7 @@ impl M {
         // found every P busy: it then parks as an ordinary idle M (Go's `stopm` after
         // `injectglist`). Back in the poll it would be woken by nearly every socket
         // event the busy Ms cause, a third thread preempting them on 2 CPUs, while the
-        // busy Ms poll and fire timers themselves (find_runnable steps 1, 3 and 5) and
+        // busy Ms poll and fire timers themselves (find_runnable steps 1, 3, 5 and 6) and
         // the next M to go idle becomes the sleeper.
         let mut stand_down = false;
         loop {
