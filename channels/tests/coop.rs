@@ -118,15 +118,17 @@ fn preempt_request_yields_before_the_budget_is_spent() {
     use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
     use std::sync::Arc;
 
+    // More values than the budget: the budget, not the channel, ends the run.
+    let values = coop::DEFAULT_BUDGET + 100;
     let ready_ops_before_yield = |flag: &Arc<AtomicBool>| {
         let (tx, rx) = unbounded::<u32>();
-        for i in 0..200 {
+        for i in 0..values {
             tx.send_blocking(i).unwrap();
         }
         let (_wakes, waker) = CountingWaker::new();
         coop::set_preempt_flag(Some(flag.clone()));
         let n = coop::with_budget(coop::DEFAULT_BUDGET, || {
-            (0..200)
+            (0..values)
                 .take_while(|_| poll_with(pin!(rx.recv()).as_mut(), &waker).is_ready())
                 .count()
         });
