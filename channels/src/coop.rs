@@ -34,16 +34,13 @@ fn preempt_requested() -> bool {
         .unwrap_or(false)
 }
 
-/// Operations a task may complete without waiting per poll: 1024, not tokio's 128.
+/// Operations a task may complete without waiting per poll (tokio uses 128 too).
 ///
-/// A forced yield is not free on more than one P: the yielded G and the Gs it woke sit
-/// in a ring another P may steal from, and Gs then move between Ps. At 128, a consumer
-/// that never waits yielded every few microseconds of work, and in the 4→1 workload
-/// at capacity 64 on 2 Ps that cost 3×: 114 → 33 ns a message (probe medians, with
-/// steals falling from one per 11 messages to one per 35); the other workloads did
-/// not move beyond the noise. 1024 operations are still tens of microseconds, far
-/// below the 10 ms after which sysmon preempts a poll.
-pub const DEFAULT_BUDGET: u32 = 1024;
+/// A bigger budget trades latency for throughput: at 1024 the 4→1 channel workload at
+/// capacity 64 ran 3× faster on 2 Ps (fewer forced yields, fewer steals), but the
+/// Kafka-style sample's produce-to-handle p50 went from 0.2 to 1.3 ms (BENCHMARKS.md,
+/// "Channels"), so it stays at 128.
+pub const DEFAULT_BUDGET: u32 = 128;
 
 /// Runs `f` (a task's poll) with a fresh budget of `units`.
 pub fn with_budget<R>(units: u32, f: impl FnOnce() -> R) -> R {
