@@ -2,8 +2,9 @@
 //! every socket registered with it.
 //!
 //! Who polls, and when:
-//! - an M that found no G in its local or the global queue, nor one to steal, polls
-//!   without blocking (m.rs, `find_runnable`); the Gs it wakes land on its P;
+//! - an M that found no G in its local or the global queue polls without blocking
+//!   once it has tried to steal, whether or not it stole (m.rs, `find_runnable`); the
+//!   Gs it wakes land on its P, behind any it stole;
 //! - sysmon polls without blocking when nobody has for 10 ms, so that Ms busy with
 //!   local work forever cannot leave a ready socket unseen;
 //! - the timer sleeper, the one M that waits for the nearest timer when every P is
