@@ -205,7 +205,7 @@ impl M {
             // before it as in Go: a P that ran dry and took fresh Gs from the poll,
             // while another P's ring was long, would run them first and leave the
             // long ring's Gs the longer wait. Polling first, a TCP echo's p99 came out
-            // 10-15% worse at the same throughput (BENCHMARKS.md, "TCP echo").
+            // 10-15% worse, for 0-4% more throughput (BENCHMARKS.md, "TCP echo").
             if h.net.poll_now() > 0 {
                 continue;
             }
