@@ -198,3 +198,42 @@ fn chan_coop_two_busy_goroutines_interleave() {
     let switches = log.windows(2).filter(|w| w[0] != w[1]).count();
     assert!(switches >= 2, "the goroutines did not interleave: {log:?}");
 }
+
+/// Alone on its P (nothing else runnable there or in the global queue), a goroutine
+/// whose channel operations are always ready has its spent budget renewed instead of
+/// yielding to nobody, but still yields at least once per `MAX_RENEWALS + 1` budgets,
+/// so its M gets back to its timers and sockets.
+#[test]
+fn chan_coop_lone_goroutine_renews_its_budget() {
+    use gort_channels::coop::{DEFAULT_BUDGET, MAX_RENEWALS};
+    let _wd = Watchdog::new(
+        "chan_coop_lone_goroutine_renews_its_budget",
+        Duration::from_secs(60),
+    );
+    let rt = gort::Runtime::builder().procs(1).build().unwrap();
+    let yields = Arc::new(AtomicUsize::new(0));
+    const ROUNDS: usize = 100_000;
+    let ops = 2 * ROUNDS;
+    let fut = async {
+        let (tx, rx) = unbounded::<usize>();
+        for i in 0..ROUNDS {
+            tx.send(i).await.unwrap();
+            assert_eq!(rx.recv().await, Some(i));
+        }
+    };
+    rt.block_on(rt.spawn(Yields {
+        inner: Box::pin(fut),
+        yields: yields.clone(),
+    }))
+    .unwrap();
+    let yields = yields.load(SeqCst);
+    let longest_run = ((MAX_RENEWALS + 1) * DEFAULT_BUDGET) as usize;
+    assert!(
+        yields >= ops / longest_run - 1,
+        "{yields} yields in {ops} ready operations: a run went past {longest_run}"
+    );
+    assert!(
+        yields < ops / (2 * DEFAULT_BUDGET as usize),
+        "{yields} yields in {ops} ready operations: the budget was not renewed"
+    );
+}

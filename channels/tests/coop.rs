@@ -144,3 +144,62 @@ fn preempt_request_yields_before_the_budget_is_spent() {
         "{n} operations ran after the request to yield"
     );
 }
+
+/// The scheduler's yield hint (`set_yield_hint`): when it says no other task would
+/// run, a spent budget is renewed instead of yielding, `MAX_RENEWALS` times at most;
+/// when it says one would, or a monitor asked for a yield, or there is no hint, the
+/// budget's plain rule holds.
+#[test]
+fn yield_hint_renews_a_spent_budget_a_bounded_number_of_times() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use std::sync::Arc;
+
+    static OTHERS_WAIT: AtomicBool = AtomicBool::new(false);
+    fn others_wait() -> bool {
+        OTHERS_WAIT.load(Relaxed)
+    }
+
+    const BUDGET: u32 = 4;
+    let renewed_run = ((coop::MAX_RENEWALS + 1) * BUDGET) as usize;
+    let ready_ops_before_yield = || {
+        let (tx, rx) = unbounded::<u32>();
+        let values = renewed_run + 10;
+        for i in 0..values {
+            tx.send_blocking(i as u32).unwrap();
+        }
+        let (wakes, waker) = CountingWaker::new();
+        let n = coop::with_budget(BUDGET, || {
+            (0..values)
+                .take_while(|_| poll_with(pin!(rx.recv()).as_mut(), &waker).is_ready())
+                .count()
+        });
+        assert_eq!(
+            wakes.count(),
+            1,
+            "the yield that ended the run wakes its task"
+        );
+        n
+    };
+
+    assert_eq!(ready_ops_before_yield(), BUDGET as usize, "no hint");
+    coop::set_yield_hint(Some(others_wait));
+    OTHERS_WAIT.store(false, Relaxed);
+    assert_eq!(
+        ready_ops_before_yield(),
+        renewed_run,
+        "nobody waits: renewed MAX_RENEWALS times, then a yield"
+    );
+    OTHERS_WAIT.store(true, Relaxed);
+    assert_eq!(ready_ops_before_yield(), BUDGET as usize, "others wait");
+
+    OTHERS_WAIT.store(false, Relaxed);
+    let flag = Arc::new(AtomicBool::new(true));
+    coop::set_preempt_flag(Some(flag));
+    assert_eq!(
+        ready_ops_before_yield(),
+        BUDGET as usize,
+        "a monitor asked for a yield: no renewal"
+    );
+    coop::set_preempt_flag(None);
+    coop::set_yield_hint(None);
+}
