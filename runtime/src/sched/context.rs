@@ -6,7 +6,6 @@
 
 use super::p::{PCore, PSlot};
 use super::Shared;
-use crate::loom::atomic::Ordering::Relaxed;
 use crate::task::Notified;
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -260,26 +259,6 @@ pub(crate) fn with_polling_slot(f: impl FnOnce(&PSlot)) -> bool {
             }
         })
         .unwrap_or(false)
-}
-
-/// The coop budget's yield hint (`gort_channels::coop::set_yield_hint`): would a G
-/// that yielded now let another G run on this P? True when the P's own queue or the
-/// global queue holds one, or when this thread is not polling a G of a runtime (then
-/// the budget's plain rule holds). Gs queued on other Ps are theirs to run.
-pub(crate) fn others_runnable() -> bool {
-    CONTEXT
-        .try_with(|cx| {
-            let Some(p) = cx.polling.get() else {
-                return true;
-            };
-            match &*cx.handle.borrow() {
-                // Relaxed: a hint, read once per spent budget; a G queued a moment
-                // later gets its turn at the next one.
-                Some(h) => !h.remotes[p].steal.is_empty() || h.global_len.load(Relaxed) != 0,
-                None => true,
-            }
-        })
-        .unwrap_or(true)
 }
 
 /// Whether this thread holds a P.

@@ -57,7 +57,6 @@ pub(crate) fn m_main(handle: Arc<Shared>, p: Box<PCore>, spinning: bool) {
     let slot = Arc::new(PSlot::new(Barrier::detect()));
     context::set_slot(Some(slot.clone()));
     gort_channels::coop::set_preempt_flag(Some(slot.preempt.clone()));
-    gort_channels::coop::set_yield_hint(Some(context::others_runnable));
     let m = M {
         park: Arc::new(MPark::new()),
         handle,
@@ -70,7 +69,6 @@ pub(crate) fn m_main(handle: Arc<Shared>, p: Box<PCore>, spinning: bool) {
         m.handle.idle.unclaim_wake();
     }
     gort_channels::coop::set_preempt_flag(None);
-    gort_channels::coop::set_yield_hint(None);
     context::set_slot(None);
     // Drop the P (and any Gs on it: their futures are dropped by the owned list).
     drop(context::set_core(None));
