@@ -24,7 +24,14 @@ fn main() {
     let reps: usize = args[4].parse().expect("REPS is a number");
     let hosts = Hosts::new(chan_work::procs());
     let mut times: Vec<_> = (0..reps)
-        .map(|_| hosts.time(&args[0], &args[1], &args[2], cap))
+        .map(|_| {
+            hosts
+                .time(&args[0], &args[1], &args[2], cap)
+                .unwrap_or_else(|| {
+                    eprintln!("chan_probe: a run did not finish (a lost wake-up?)");
+                    std::process::exit(1)
+                })
+        })
         .collect();
     if args[0] == "gort" && std::env::var_os("METRICS").is_some() {
         let m = hosts.gort.metrics();

@@ -19,7 +19,7 @@
 #[path = "shared/chan_work.rs"]
 mod chan_work;
 
-use chan_work::{Hosts, MSGS};
+use chan_work::{Hosts, HUNG_AFTER, MSGS};
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::Arc;
 use std::time::Instant;
@@ -97,7 +97,8 @@ fn peers(cap: Option<usize>) -> Vec<(&'static str, &'static str)> {
     v
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+fn median(v: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut v: Vec<f64> = v.into_iter().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return None;
     }
@@ -117,22 +118,43 @@ fn main() {
     let hosts = Hosts::new(chan_work::procs());
     let peers = peers(cap);
     let name = |(h, c): (&str, &str)| format!("{c}-on-{h}");
+    // A peer that hung once (a lost wake-up) is not run again: its tasks stay parked.
+    let mut hung = vec![false; peers.len()];
+    let mut run = |i: usize, round: usize| -> f64 {
+        if hung[i] {
+            return f64::NAN;
+        }
+        let (h, c) = peers[i];
+        match hosts.time(h, c, work, cap) {
+            Some(t) => t.as_nanos() as f64 / MSGS as f64,
+            None => {
+                hung[i] = true;
+                println!(
+                    "{} did not finish in {HUNG_AFTER:?} (round {round}): a lost wake-up; \
+                     not run again",
+                    name(peers[i])
+                );
+                f64::NAN
+            }
+        }
+    };
     // Warm both runtimes' threads up.
-    for &(h, c) in &peers {
-        hosts.time(h, c, work, cap);
+    for i in 0..peers.len() {
+        run(i, 0);
     }
-    // (state, ns per message by peer)
+    // (state, ns per message by peer; NaN: hung)
     let mut kept: Vec<(&str, Vec<f64>)> = Vec::new();
     println!(
         "round  cpu-trip-before  cpu-trip-after  {}",
-        peers.iter().map(|&p| name(p)).collect::<Vec<_>>().join("  ")
+        peers
+            .iter()
+            .map(|&p| name(p))
+            .collect::<Vec<_>>()
+            .join("  ")
     );
     for round in 1..=rounds {
         let before = cpu_round_trip();
-        let ns: Vec<f64> = peers
-            .iter()
-            .map(|&(h, c)| hosts.time(h, c, work, cap).as_nanos() as f64 / MSGS as f64)
-            .collect();
+        let ns: Vec<f64> = (0..peers.len()).map(|i| run(i, round)).collect();
         let after = cpu_round_trip();
         let state = match (before, after) {
             (Some(b), Some(a)) if b < NEAR_NS && a < NEAR_NS => "near",
@@ -145,7 +167,10 @@ fn main() {
             "{round:>5}  {:>15}  {:>14}  {}  ({state})",
             fmt(before),
             fmt(after),
-            ns.iter().map(|n| format!("{n:.1}")).collect::<Vec<_>>().join("  ")
+            ns.iter()
+                .map(|n| format!("{n:.1}"))
+                .collect::<Vec<_>>()
+                .join("  ")
         );
         if state != "mixed" {
             kept.push((state, ns));
@@ -162,17 +187,27 @@ fn main() {
         }
         println!("{state}: {} rounds", rows.len());
         for (i, &p) in peers.iter().enumerate() {
-            let m = median(rows.iter().map(|r| r[i]).collect()).expect("rows");
-            println!("  {:<18} median {m:.1} ns", name(p));
+            match median(rows.iter().map(|r| r[i])) {
+                Some(m) => println!("  {:<18} median {m:.1} ns", name(p)),
+                None => println!("  {:<18} hung", name(p)),
+            }
         }
         // gort on gort against the fastest async peer of the same round (the
         // peers after the first two).
-        let ratio = median(
-            rows.iter()
-                .map(|r| r[0] / r[2..].iter().cloned().fold(f64::INFINITY, f64::min))
-                .collect(),
-        )
-        .expect("rows");
-        println!("  gort-on-gort / fastest async peer, median of rounds: {ratio:.3}");
+        let ratio = median(rows.iter().map(|r| {
+            let best = r[2..]
+                .iter()
+                .cloned()
+                .filter(|x| x.is_finite())
+                .fold(f64::INFINITY, f64::min);
+            if best.is_finite() {
+                r[0] / best
+            } else {
+                f64::NAN
+            }
+        }));
+        if let Some(ratio) = ratio {
+            println!("  gort-on-gort / fastest async peer, median of rounds: {ratio:.3}");
+        }
     }
 }

@@ -1,8 +1,6 @@
 //! The channel workloads of `benches/channels.rs`, smaller, and the two hosts that
 //! run them: shared by the `chan_probe` and `chan_regimes` examples.
 
-#![allow(dead_code)] // each example uses its own part
-
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -148,7 +146,6 @@ pub fn workload(kind: &str, work: &str, cap: Option<usize>, spawn: fn(Boxed) -> 
     }
 }
 
-
 /// gort's runtime and tokio's, with the same number of workers, built once and kept
 /// (as criterion's benches keep theirs).
 pub struct Hosts {
@@ -167,17 +164,24 @@ impl Hosts {
         }
     }
 
-    /// Runs one workload on `host` (`gort` or `tokio`) and times it.
-    pub fn time(&self, host: &str, kind: &str, work: &str, cap: Option<usize>) -> Duration {
-        match host {
+    /// Runs one workload on `host` (`gort` or `tokio`) and times it; `None` if it has
+    /// not finished after `HUNG_AFTER` (a lost wake-up: its tasks stay parked in the
+    /// runtime, and the caller should not run that peer again).
+    pub fn time(&self, host: &str, kind: &str, work: &str, cap: Option<usize>) -> Option<Duration> {
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Instant>();
+        let finish = |w: Boxed| async move {
+            w.await;
+            let _ = done_tx.send(Instant::now());
+        };
+        let start = match host {
             "gort" => {
                 let w = workload(kind, work, cap, |f| {
                     let h = gort::go(f);
                     Box::pin(async move { h.await.unwrap() })
                 });
                 let t = Instant::now();
-                self.gort.block_on(self.gort.spawn(w)).unwrap();
-                t.elapsed()
+                drop(self.gort.spawn(finish(w)));
+                t
             }
             "tokio" => {
                 let w = workload(kind, work, cap, |f| {
@@ -185,13 +189,18 @@ impl Hosts {
                     Box::pin(async move { h.await.unwrap() })
                 });
                 let t = Instant::now();
-                self.tokio.block_on(self.tokio.spawn(w)).unwrap();
-                t.elapsed()
+                drop(self.tokio.spawn(finish(w)));
+                t
             }
             r => panic!("unknown runtime {r}"),
-        }
+        };
+        let end = done_rx.recv_timeout(HUNG_AFTER).ok()?;
+        Some(end - start)
     }
 }
+
+/// How long one run may take before it counts as hung.
+pub const HUNG_AFTER: Duration = Duration::from_secs(20);
 
 /// `P` from the environment: workers per runtime (2 unless set).
 pub fn procs() -> usize {
