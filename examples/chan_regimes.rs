@@ -28,7 +28,7 @@ use std::time::Instant;
 const NEAR_NS: f64 = 200.0;
 const FAR_NS: f64 = 300.0;
 
-/// The median round trip, in ns, of one cache line bounced between a thread pinned to
+/// The mean round trip, in ns, of one cache line bounced between a thread pinned to
 /// CPU 0 and one pinned to CPU 1 (`None` on a machine with one CPU).
 fn cpu_round_trip() -> Option<f64> {
     const TRIPS: u64 = 5_000;
