@@ -8,6 +8,9 @@ pub const MSGS: usize = 100_000;
 
 pub type Boxed = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// How a workload spawns its tasks on the runtime it runs on.
+pub type Spawn = fn(Boxed) -> Boxed;
+
 /// One sender and one receiver end, both kept in one value so the probe stays small.
 #[derive(Clone)]
 pub enum Ends {
@@ -80,7 +83,7 @@ impl Ends {
     }
 }
 
-pub fn workload(kind: &str, work: &str, cap: Option<usize>, spawn: fn(Boxed) -> Boxed) -> Boxed {
+pub fn workload(kind: &str, work: &str, cap: Option<usize>, spawn: Spawn) -> Boxed {
     let a = Ends::new(kind, cap);
     let b = Ends::new(kind, cap);
     let work = work.to_string();
@@ -173,27 +176,27 @@ impl Hosts {
             w.await;
             let _ = done_tx.send(Instant::now());
         };
-        let start = match host {
-            "gort" => {
-                let w = workload(kind, work, cap, |f| {
+        // How the workload spawns its tasks, and how the timed task is started.
+        let (spawn, start_on): (Spawn, Box<dyn FnOnce(Boxed) + '_>) = match host {
+            "gort" => (
+                |f| {
                     let h = gort::go(f);
                     Box::pin(async move { h.await.unwrap() })
-                });
-                let t = Instant::now();
-                drop(self.gort.spawn(finish(w)));
-                t
-            }
-            "tokio" => {
-                let w = workload(kind, work, cap, |f| {
+                },
+                Box::new(|t| drop(self.gort.spawn(t))),
+            ),
+            "tokio" => (
+                |f| {
                     let h = tokio::spawn(f);
                     Box::pin(async move { h.await.unwrap() })
-                });
-                let t = Instant::now();
-                drop(self.tokio.spawn(finish(w)));
-                t
-            }
+                },
+                Box::new(|t| drop(self.tokio.spawn(t))),
+            ),
             r => panic!("unknown runtime {r}"),
         };
+        let w = workload(kind, work, cap, spawn);
+        let start = Instant::now();
+        start_on(Box::pin(finish(w)));
         let end = done_rx.recv_timeout(HUNG_AFTER).ok()?;
         Some(end - start)
     }
