@@ -6,15 +6,20 @@
 //! Positions count slots; each block holds `LAP - 1` values and the position at its
 //! last offset is skipped: a push that claims the last slot of a block installs the
 //! next block and moves the tail past it, and a pop that claims it moves the head
-//! past it once that block is linked. A pop that claims the last slot of a block
-//! frees the block once every slot's reader is done (the `READ` / `DESTROY` bits).
+//! past it once that block is linked. The pop that claims the last slot of a block
+//! waits until every other slot's reader is done (each sets its `read` flag, a
+//! store: no pop pays a second locked instruction), then keeps the block as the
+//! spare that the next push needing a block takes, or frees it if there is one.
+//! Reusing a block cannot confuse anyone holding its address from before: a claim is
+//! a CAS on the position's index, which only ever grows, and nothing dereferences a
+//! block pointer before its claim succeeds.
 //!
 //! Low bits of the positions: `FROZEN` in both (as in the ring: a claim's CAS fails on
 //! it), and `HINT` in the head, set when the tail is in a later block, so a pop need
 //! not read the tail. Every update of a position after its claim is itself an RMW, so
 //! a freeze meanwhile is never lost.
 //!
-//! With ring.rs and slot.rs, the crate's only `unsafe` code: the slot cells, each
+//! With ring.rs and slot.rs, the crate's only `unsafe` code: the value cells, each
 //! accessed by the one operation whose claim covers it, and the blocks' allocation.
 
 #![allow(unsafe_code)]
@@ -39,46 +44,46 @@ const SHIFT: usize = 2;
 const HINT: usize = 1;
 const FROZEN: usize = 2;
 
-// Slot states, past the write.
-const READ: usize = 1;
-/// Set by the pop that frees the block if this slot's reader was not done yet: the
-/// reader frees it instead.
-const DESTROY: usize = 2;
-
-struct Slot<T> {
-    value: UnsafeCell<MaybeUninit<T>>,
-    /// Set once by the push, a store: the only writer of this word. A word apart from
-    /// `state`, which the destroyer may change before the push is done (an RMW there
-    /// would cost every push a locked instruction).
-    written: AtomicBool,
-    state: AtomicUsize,
-}
-
-impl<T> Slot<T> {
-    fn wait_write(&self) {
-        let mut step = 0;
-        // Acquire: pairs with the push's Release store of `written`.
-        while !self.written.load(Acquire) {
-            spin_wait(&mut step);
-        }
-    }
-}
-
+/// A block of `BLOCK_CAP` slots. The flags are in arrays of their own, apart from the
+/// values: a cache line of values then holds as many as it can, and the flags, one
+/// byte each, hold a block's worth in one line. `repr(C)` keeps the writers' flags
+/// (`written`) and the readers' (`read`) at the two ends, away from each other.
+#[repr(C)]
 struct Block<T> {
     next: AtomicPtr<Block<T>>,
-    slots: [Slot<T>; BLOCK_CAP],
+    /// Set once per slot by its push, a store, after the value is written.
+    written: [AtomicBool; BLOCK_CAP],
+    values: [UnsafeCell<MaybeUninit<T>>; BLOCK_CAP],
+    /// Set once per slot by its pop, a store, after the value is read; the last slot's
+    /// pop does not set its own: it is the one that waits for the others.
+    read: [AtomicBool; BLOCK_CAP],
 }
 
 impl<T> Block<T> {
     fn new() -> Box<Block<T>> {
         Box::new(Block {
             next: AtomicPtr::new(ptr::null_mut()),
-            slots: std::array::from_fn(|_| Slot {
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-                written: AtomicBool::new(false),
-                state: AtomicUsize::new(0),
-            }),
+            written: std::array::from_fn(|_| AtomicBool::new(false)),
+            values: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+            read: std::array::from_fn(|_| AtomicBool::new(false)),
         })
+    }
+
+    /// Makes a block whose every value has been read as good as new. `&mut`: nobody
+    /// else holds it.
+    fn reset(&mut self) {
+        self.next = AtomicPtr::new(ptr::null_mut());
+        for flag in self.written.iter_mut().chain(self.read.iter_mut()) {
+            *flag = AtomicBool::new(false);
+        }
+    }
+
+    fn wait_write(&self, offset: usize) {
+        let mut step = 0;
+        // Acquire: pairs with the push's Release store of `written`.
+        while !self.written[offset].load(Acquire) {
+            spin_wait(&mut step);
+        }
     }
 
     fn wait_next(&self) -> *mut Block<T> {
@@ -93,29 +98,19 @@ impl<T> Block<T> {
         }
     }
 
-    /// Frees the block once the readers of slots `start..` are done: the first one
-    /// still reading is told to free it instead.
-    ///
-    /// # Safety
-    /// `this` is a block every slot of which has been claimed by a pop, and whose
-    /// reader of slot `start - 1` (or of the last slot, for `start == 0`) has finished.
-    unsafe fn destroy(this: *mut Block<T>, start: usize) {
-        // The last slot's reader started this, so it is not checked.
-        for i in start..BLOCK_CAP - 1 {
-            // SAFETY: the block lives until the last of its readers frees it, and the
-            // reader of slot i has not (we check its bit next).
-            let slot = unsafe { &(*this).slots[i] };
-            // Acquire / AcqRel: pair with the reader's AcqRel `fetch_or(READ)`, so its
-            // read of the cell comes before the free.
-            if slot.state.load(Acquire) & READ == 0
-                && slot.state.fetch_or(DESTROY, AcqRel) & READ == 0
-            {
-                return;
+    /// Waits until the readers of every slot but the last are done. They have all
+    /// claimed their slots (the caller claimed the last, after them), so each is
+    /// between its claim and its `read` store: a wait of the same kind as
+    /// `wait_write`'s, on an operation already under way.
+    fn wait_readers(&self) {
+        for flag in &self.read[..BLOCK_CAP - 1] {
+            let mut step = 0;
+            // Acquire: pairs with the reader's Release store, so its read of the cell
+            // comes before the block is reused or freed.
+            while !flag.load(Acquire) {
+                spin_wait(&mut step);
             }
         }
-        // SAFETY: every reader is done and no pointer to the block is used again:
-        // both positions are past it.
-        drop(unsafe { Box::from_raw(this) });
     }
 }
 
@@ -127,6 +122,9 @@ struct Position<T> {
 pub(crate) struct List<T> {
     head: CachePadded<Position<T>>,
     tail: CachePadded<Position<T>>,
+    /// A block whose values have all been read, kept for the next push that needs one
+    /// (null: none). One is enough: pops free blocks at the rate pushes need them.
+    spare: CachePadded<AtomicPtr<Block<T>>>,
 }
 
 // SAFETY: values move between threads through the slots (`T: Send`); every cell
@@ -157,6 +155,45 @@ impl<T> List<T> {
                 index: AtomicUsize::new(0),
                 block: AtomicPtr::new(ptr::null_mut()),
             }),
+            spare: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+        }
+    }
+
+    /// A block for a push to install: the spare if there is one, else a new one.
+    fn fresh_block(&self) -> Box<Block<T>> {
+        // Acquire: pairs with the Release exchange in `recycle`, so the reset and
+        // the reads before it come before this block's reuse.
+        let spare = self.spare.swap(ptr::null_mut(), Acquire);
+        if spare.is_null() {
+            Block::new()
+        } else {
+            // SAFETY: `recycle` gave the spare up: nobody else points to it.
+            unsafe { Box::from_raw(spare) }
+        }
+    }
+
+    /// Frees a block every slot of which has been claimed by a pop, or keeps it as the
+    /// spare, once its readers are done.
+    ///
+    /// # Safety
+    /// `this` is such a block, both positions are past it, and the caller is the pop
+    /// of its last slot, done reading it.
+    unsafe fn recycle(&self, this: *mut Block<T>) {
+        // SAFETY: the readers of the other slots have not all set `read` yet, or the
+        // last just did: nobody frees it but us.
+        unsafe { (*this).wait_readers() };
+        // SAFETY: every reader is done, and no position points to it: it is ours.
+        let mut block = unsafe { Box::from_raw(this) };
+        block.reset();
+        let block = Box::into_raw(block);
+        // Release: pairs with the Acquire swap in `fresh_block`.
+        if self
+            .spare
+            .compare_exchange(ptr::null_mut(), block, Release, Relaxed)
+            .is_err()
+        {
+            // SAFETY: not given up (the exchange failed): still ours alone.
+            drop(unsafe { Box::from_raw(block) });
         }
     }
 
@@ -191,11 +228,11 @@ impl<T> List<T> {
                 continue;
             }
             if offset + 1 == BLOCK_CAP && next_block.is_none() {
-                next_block = Some(Block::new());
+                next_block = Some(self.fresh_block());
             }
             if block.is_null() {
                 // The first push: install the first block.
-                let new = Box::into_raw(Block::new());
+                let new = Box::into_raw(next_block.take().unwrap_or_else(Block::new));
                 // Release: publishes the block's initialization to whoever loads it.
                 if self
                     .tail
@@ -234,11 +271,11 @@ impl<T> List<T> {
                     }
                     // SAFETY: our claim covers this slot; its block is live until its
                     // reader, which waits for `written`, has read it.
-                    let slot = unsafe { &(*block).slots[offset] };
+                    let block = unsafe { &*block };
                     // SAFETY: as above; nobody reads the cell before `written` is set.
-                    slot.value.with_mut(|p| unsafe { (*p).write(value) });
+                    block.values[offset].with_mut(|p| unsafe { (*p).write(value) });
                     // Release: publishes the value to the reader's `wait_write`.
-                    slot.written.store(true, Release);
+                    block.written[offset].store(true, Release);
                     return Ok(());
                 }
                 Err(t) => {
@@ -326,18 +363,18 @@ impl<T> List<T> {
                     }
                     // SAFETY: our claim covers this slot; the block lives until its
                     // readers are done, and we are one.
-                    let slot = unsafe { &(*block).slots[offset] };
-                    slot.wait_write();
+                    let b = unsafe { &*block };
+                    b.wait_write(offset);
                     // SAFETY: `written` is set, and our claim makes us the only reader.
-                    let v = slot.value.with_mut(|p| unsafe { (*p).assume_init_read() });
+                    let v = b.values[offset].with_mut(|p| unsafe { (*p).assume_init_read() });
                     if offset + 1 == BLOCK_CAP {
-                        // SAFETY: every slot is claimed (ours is the last), and we are
-                        // done reading the last.
-                        unsafe { Block::destroy(block, 0) };
-                    } else if slot.state.fetch_or(READ, AcqRel) & DESTROY != 0 {
-                        // SAFETY: the destroyer found us still reading and left the
-                        // block to us; we are done with slot `offset`.
-                        unsafe { Block::destroy(block, offset + 1) };
+                        // SAFETY: every slot is claimed (ours is the last), both
+                        // positions are past the block, and we are done reading.
+                        unsafe { self.recycle(block) };
+                    } else {
+                        // Release: pairs with `wait_readers`; after it the block may
+                        // be gone, so nothing here touches it again.
+                        b.read[offset].store(true, Release);
                     }
                     return Popped::Value(v);
                 }
@@ -439,10 +476,10 @@ impl<T> Drop for List<T> {
             if offset < BLOCK_CAP {
                 // SAFETY: the head's block is live (its last slot is unclaimed or
                 // this loop frees it below).
-                let slot = unsafe { &(*block).slots[offset] };
+                let cell = unsafe { &(*block).values[offset] };
                 // SAFETY: a position between head and tail holds a written value
                 // nobody read.
-                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+                cell.with_mut(|p| unsafe { (*p).assume_init_drop() });
             } else {
                 // SAFETY: a block that the head has not left yet is live, and its
                 // `next` is set (the tail is past it).
@@ -456,6 +493,11 @@ impl<T> Drop for List<T> {
         if !block.is_null() {
             // SAFETY: the head's block, not freed by any pop (its last slot unclaimed).
             drop(unsafe { Box::from_raw(block) });
+        }
+        let spare = self.spare.load(Relaxed);
+        if !spare.is_null() {
+            // SAFETY: the spare is no position's block, and `recycle` gave it up.
+            drop(unsafe { Box::from_raw(spare) });
         }
     }
 }

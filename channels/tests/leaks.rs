@@ -58,6 +58,35 @@ fn channels_freed() {
             drop(tx);
             drop(rx);
         });
+        // Across blocks, with a spare block kept and values left in the last ones.
+        no_growth("unbounded, dropped with a spare block", 64 * 1024, || {
+            let (tx, rx) = unbounded::<Vec<u8>>();
+            for i in 0..100 {
+                tx.send_blocking(vec![i; 10]).unwrap();
+            }
+            for _ in 0..70 {
+                rx.recv_blocking().unwrap();
+            }
+            drop(rx);
+            drop(tx);
+        });
+    });
+}
+
+/// A long-lived unbounded channel holds no more blocks than its backlog needs: blocks
+/// its receivers are done with are reused or freed, however many values pass.
+#[test]
+fn unbounded_blocks_reused() {
+    in_child("unbounded_blocks_reused", || {
+        let (tx, rx) = unbounded::<u64>();
+        no_growth("unbounded, 100 in then 100 out", 16 * 1024, || {
+            for i in 0..100 {
+                tx.send_blocking(i).unwrap();
+            }
+            for i in 0..100 {
+                assert_eq!(rx.recv_blocking(), Some(i));
+            }
+        });
     });
 }
 

@@ -180,3 +180,38 @@ fn loom_ring_select_default_sees_one_instant() {
         drop((ta, tb));
     });
 }
+
+/// Two receivers take the two values of a full first block while a sender pushes
+/// three more. Whichever receiver claims the block's last slot waits for the other to
+/// finish reading, then keeps the block as the spare; the sender's fourth push needs a
+/// third block and may take that spare, so its fifth value can go into a cell the
+/// receivers read a moment before. Loom checks every such reuse against the reads
+/// (its cells track accesses), and the values come out once each, in order.
+#[test]
+fn loom_list_block_reused_after_its_readers() {
+    in_orders(3, |order| {
+        let (tx, rx) = unbounded::<u32>();
+        tx.try_send(1).expect("unbounded");
+        tx.try_send(2).expect("unbounded");
+        let (rx1, rx2) = (rx.clone(), rx.clone());
+        let (a, b, ()) = run3(
+            order,
+            move || rx1.try_recv().ok(),
+            move || rx2.try_recv().ok(),
+            move || {
+                for v in 3..=5 {
+                    tx.try_send(v).expect("unbounded");
+                }
+            },
+        );
+        let mut first = [a, b];
+        first.sort();
+        assert_eq!(
+            first,
+            [Some(1), Some(2)],
+            "each of the first block's values once"
+        );
+        let rest: Vec<_> = (0..3).map(|_| rx.try_recv().ok()).collect();
+        assert_eq!(rest, [Some(3), Some(4), Some(5)]);
+    });
+}
