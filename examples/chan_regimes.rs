@@ -15,6 +15,12 @@
 //! fraction of a second, and a round counts only if the CPUs' round trip was in the
 //! same state before and after it. The summary gives each peer's median and the median
 //! of the per-round ratios, per state.
+//!
+//! Go's channels join the rounds when the Go twin of the benches is built
+//! (`benches/go/chan/target-go/gortchanbench`; `bash benches/go/chan/run.sh 1` builds
+//! it, or set `GO_CHAN_BENCH` to its path): each round runs it once, with
+//! `GOMAXPROCS` = `P`, on the same workload (its own message counts: 20,000 at
+//! capacity 0 and 1, 10,000 ping-pong trips), and the ratio to Go is printed too.
 
 #[path = "shared/chan_work.rs"]
 mod chan_work;
@@ -88,13 +94,59 @@ fn unpin() {
 }
 
 /// The peers, as (host, channel): gort's channels on gort's runtime and on tokio's,
-/// and the async peers on tokio's.
-fn peers(cap: Option<usize>) -> Vec<(&'static str, &'static str)> {
+/// and the async peers on tokio's; then Go, if its twin is built.
+fn peers(cap: Option<usize>, go: bool) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![("gort", "gort"), ("tokio", "gort"), ("tokio", "flume")];
     if cap != Some(0) {
         v.push(("tokio", "async"));
     }
+    if go {
+        v.push(("go", "go"));
+    }
     v
+}
+
+/// The Go twin's binary, if built.
+fn go_bench() -> Option<std::path::PathBuf> {
+    let path = match std::env::var_os("GO_CHAN_BENCH") {
+        Some(p) => p.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("benches/go/chan/target-go/gortchanbench"),
+    };
+    path.is_file().then_some(path)
+}
+
+/// The Go twin's name for a workload.
+fn go_workload(work: &str, cap: Option<usize>) -> String {
+    let cap = cap.map_or("unbounded".to_string(), |n| format!("cap{n}"));
+    match work {
+        "sel" => format!("select2_{cap}"),
+        "pp" => format!("ping_pong_{cap}"),
+        w => format!("{w}_{cap}"),
+    }
+}
+
+/// One run of the Go twin: ns per message (per trip for ping-pong), `None` if it
+/// failed or printed nothing it could parse.
+fn time_go(bin: &std::path::Path, workload: &str) -> Option<f64> {
+    let out = std::process::Command::new(bin)
+        .env("GOMAXPROCS", chan_work::procs().to_string())
+        .args(["-warmup=1", "-min-ms=150", workload])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "go {workload}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            k.starts_with("ns_per_").then(|| v.parse().ok()).flatten()
+        })
 }
 
 fn median(v: impl IntoIterator<Item = f64>) -> Option<f64> {
@@ -116,8 +168,18 @@ fn main() {
     let cap = (args[1] != "unb").then(|| args[1].parse().expect("CAP is a number or unb"));
     let rounds: usize = args[2].parse().expect("ROUNDS is a number");
     let hosts = Hosts::new(chan_work::procs());
-    let peers = peers(cap);
-    let name = |(h, c): (&str, &str)| format!("{c}-on-{h}");
+    let go = go_bench();
+    if go.is_none() {
+        println!("(Go's twin not built: `bash benches/go/chan/run.sh 1` builds it)");
+    }
+    let go_work = go_workload(work, cap);
+    let peers = peers(cap, go.is_some());
+    // The async peers: after gort's two, before Go.
+    let asyncs = 2..peers.len() - usize::from(go.is_some());
+    let name = |(h, c): (&str, &str)| match h {
+        "go" => "go".to_string(),
+        _ => format!("{c}-on-{h}"),
+    };
     // A peer that hung once (a lost wake-up) is not run again: its tasks stay parked.
     let mut hung = vec![false; peers.len()];
     let mut run = |i: usize, round: usize| -> f64 {
@@ -125,6 +187,10 @@ fn main() {
             return f64::NAN;
         }
         let (h, c) = peers[i];
+        if h == "go" {
+            let bin = go.as_deref().expect("Go is a peer only when built");
+            return time_go(bin, &go_work).unwrap_or(f64::NAN);
+        }
         match hosts.time(h, c, work, cap) {
             Some(t) => t.as_nanos() as f64 / MSGS as f64,
             None => {
@@ -195,7 +261,7 @@ fn main() {
         // gort on gort against the fastest async peer of the same round (the
         // peers after the first two).
         let ratio = median(rows.iter().map(|r| {
-            let best = r[2..]
+            let best = r[asyncs.clone()]
                 .iter()
                 .cloned()
                 .filter(|x| x.is_finite())
@@ -208,6 +274,12 @@ fn main() {
         }));
         if let Some(ratio) = ratio {
             println!("  gort-on-gort / fastest async peer, median of rounds: {ratio:.3}");
+        }
+        if go.is_some() {
+            let last = peers.len() - 1;
+            if let Some(ratio) = median(rows.iter().map(|r| r[0] / r[last])) {
+                println!("  gort-on-gort / go, median of rounds: {ratio:.3}");
+            }
         }
     }
 }
