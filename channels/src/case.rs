@@ -104,9 +104,16 @@ impl<'a, T> RecvCase<'a, T> {
 
     /// Ready for another round of a reused `Select`.
     pub(crate) fn reset(&mut self) {
-        self.entry = None;
+        self.release_entry();
         self.output = None;
         self.chosen = false;
+    }
+
+    /// Done with the entry: its memory goes back to the channel (spare.rs).
+    pub(crate) fn release_entry(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            self.chan.release_recv_entry(entry);
+        }
     }
 
     #[doc(hidden)]
@@ -164,7 +171,9 @@ impl<T> Case for RecvCase<'_, T> {
         if ch.recv_ready(Some(token)) {
             return true;
         }
-        let entry = Arc::new(Entry::of_select(token.clone(), RecvSlot::new()));
+        let entry = self
+            .chan
+            .recv_entry(Entry::of_select(token.clone(), RecvSlot::new()));
         self.entry = Some(entry.clone());
         ch.push_recv_waiter(Waiter { entry, case: index });
         false
@@ -210,7 +219,7 @@ impl<T> LoneCase for RecvCase<'_, T> {
     fn try_or_queue(&mut self, token: &dyn Fn() -> Token) -> bool {
         // The last entry goes before the lock: its drop runs no foreign code, but
         // nothing is freed under the lock that need not be.
-        drop(self.entry.take());
+        self.release_entry();
         if let Ok(v) = self.chan.try_recv_open(false) {
             self.output = Some(Some(v));
             return true;
@@ -221,7 +230,7 @@ impl<T> LoneCase for RecvCase<'_, T> {
             return true;
         }
         // Not ready, under this same lock: queueing now keeps invariant 1.
-        let entry = Arc::new(Entry::lone(token(), RecvSlot::new()));
+        let entry = self.chan.recv_entry(Entry::lone(token(), RecvSlot::new()));
         ch.push_recv_waiter(Waiter {
             entry: entry.clone(),
             case: 0,
@@ -244,6 +253,10 @@ impl<T> LoneCase for RecvCase<'_, T> {
             .expect("a queued recv has an entry")
             .token();
         self.chan.lock().remove_waiters(token);
+    }
+
+    fn release_entry(&mut self) {
+        RecvCase::release_entry(self);
     }
 }
 
@@ -307,6 +320,13 @@ impl<'a, T> SendCase<'a, T> {
     pub(crate) fn into_value(mut self) -> T {
         self.value.take().expect("an unsent send keeps its value")
     }
+
+    /// Done with the entry: its memory goes back to the channel (spare.rs).
+    pub(crate) fn release_entry(&mut self) {
+        if let Some(entry) = self.entry.take() {
+            self.chan.release_send_entry(entry);
+        }
+    }
 }
 
 impl<T> Case for SendCase<'_, T> {
@@ -369,7 +389,7 @@ impl<T> Case for SendCase<'_, T> {
         let Some(outcome) = entry.slot.finished() else {
             return Collected::Pending;
         };
-        self.entry = None;
+        self.release_entry();
         self.output = Some(outcome.map_err(SendError));
         Collected::Done
     }
@@ -394,7 +414,9 @@ impl<T> LoneCase for SendCase<'_, T> {
             Err(TrySendError::Closed(v)) => self.output = Some(Err(SendError(v))),
             Err(TrySendError::Full(v)) => {
                 // Not ready, under this same lock: queueing now keeps invariant 1.
-                let entry = Arc::new(Entry::lone(token(), SendSlot::with_value(v)));
+                let entry = self
+                    .chan
+                    .send_entry(Entry::lone(token(), SendSlot::with_value(v)));
                 ch.push_send_waiter(Waiter {
                     entry: entry.clone(),
                     case: 0,
@@ -421,6 +443,10 @@ impl<T> LoneCase for SendCase<'_, T> {
             .token();
         self.chan.lock().remove_waiters(token);
     }
+
+    fn release_entry(&mut self) {
+        SendCase::release_entry(self);
+    }
 }
 
 /// Queues a send waiter for `token` unless the channel is ready now for someone
@@ -436,7 +462,7 @@ fn queue_send<T>(
     if ch.send_ready(Some(token)) {
         return None;
     }
-    let entry = Arc::new(Entry::of_select(token.clone(), slot()));
+    let entry = chan.send_entry(Entry::of_select(token.clone(), slot()));
     ch.push_send_waiter(Waiter {
         entry: entry.clone(),
         case: index,

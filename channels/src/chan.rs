@@ -29,7 +29,8 @@ use crate::buffer::{Buffer, Popped};
 use crate::loom::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::slot::{RecvSlot, SendSlot};
-use crate::token::Token;
+use crate::spare::Spare;
+use crate::token::{Signal, Token};
 use crate::TrySendError;
 use std::collections::VecDeque;
 
@@ -47,6 +48,9 @@ pub(crate) struct Chan<T> {
     /// close or disconnect.
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
+    /// The memory of the last entries that waited here, for the next (spare.rs).
+    spare_recv: Spare<RecvSlot<T>>,
+    spare_send: Spare<SendSlot<T>>,
 }
 
 /// A waiting operation's place in a queue: its token and slot in one allocation. A lone
@@ -68,6 +72,11 @@ impl<S> Entry<S> {
             token: EntryToken::Own(token),
             slot,
         }
+    }
+
+    /// A blank, kept only for its memory (spare.rs).
+    pub(crate) fn spent(slot: S) -> Entry<S> {
+        Entry::lone(Token::new(Signal::Spent), slot)
     }
 
     /// One case of a select.
@@ -241,7 +250,29 @@ impl<T> Chan<T> {
             never,
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
+            spare_recv: Spare::new(),
+            spare_send: Spare::new(),
         }
+    }
+
+    /// `entry`, allocated anew or in a kept entry's memory.
+    pub(crate) fn recv_entry(&self, entry: Entry<RecvSlot<T>>) -> Arc<Entry<RecvSlot<T>>> {
+        self.spare_recv.entry(entry)
+    }
+
+    pub(crate) fn send_entry(&self, entry: Entry<SendSlot<T>>) -> Arc<Entry<SendSlot<T>>> {
+        self.spare_send.entry(entry)
+    }
+
+    /// Done with `entry`: its memory is kept for the next one if nobody else holds it.
+    pub(crate) fn release_recv_entry(&self, entry: Arc<Entry<RecvSlot<T>>>) {
+        self.spare_recv
+            .keep(entry, || Entry::spent(RecvSlot::new()));
+    }
+
+    pub(crate) fn release_send_entry(&self, entry: Arc<Entry<SendSlot<T>>>) {
+        self.spare_send
+            .keep(entry, || Entry::spent(SendSlot::deferred()));
     }
 
     pub(crate) fn lock(&self) -> Locked<'_, T> {

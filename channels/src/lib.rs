@@ -37,6 +37,7 @@ mod ring;
 mod select;
 mod select_macro;
 mod slot;
+mod spare;
 mod token;
 
 #[cfg(all(test, loom))]

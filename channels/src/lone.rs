@@ -29,6 +29,9 @@ pub(crate) trait LoneCase: Case {
     fn token(&self) -> &Token;
     /// Takes the queued entry out of its channel's queue, if it is still there.
     fn dequeue(&mut self);
+    /// Done with the entry, which the operation no longer needs: its memory goes
+    /// back to the channel (spare.rs).
+    fn release_entry(&mut self);
 }
 
 /// Where a lone operation stands between polls.
@@ -66,6 +69,7 @@ impl Lone {
                 Collected::Done => {
                     self.queued = false;
                     case.choose();
+                    case.release_entry();
                     return Step::Ready;
                 }
                 // A deferred send chose us, then gave up: nothing moved, try again.

@@ -32,6 +32,9 @@ pub struct Token {
 pub(crate) enum Signal {
     Task(Waker),
     Thread(Thread),
+    /// Nobody: the token of a blank entry kept for its memory (spare.rs), never
+    /// queued.
+    Spent,
 }
 
 impl Token {
@@ -97,6 +100,7 @@ impl Token {
         match &*self.signal.lock() {
             Signal::Task(w) => w.wake_by_ref(),
             Signal::Thread(t) => t.unpark(),
+            Signal::Spent => {}
         }
     }
 

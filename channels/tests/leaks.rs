@@ -164,3 +164,35 @@ fn timeouts_do_not_accumulate() {
         );
     });
 }
+
+/// A channel keeps the memory of the last entry that waited on it for the next one
+/// (spare.rs), but not what the entry held: the waiting task's waker, and through it
+/// the task, is let go when the operation ends.
+#[test]
+fn a_kept_entry_holds_no_waker() {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Counted;
+    impl Wake for Counted {
+        fn wake(self: Arc<Self>) {}
+    }
+    let counted = Arc::new(Counted);
+    let waker = Waker::from(counted.clone());
+    let mut cx = Context::from_waker(&waker);
+    let (tx, rx) = bounded::<u32>(0);
+    for round in 0..3 {
+        let mut recv = pin!(rx.recv());
+        assert!(recv.as_mut().poll(&mut cx).is_pending(), "nothing sent yet");
+        tx.try_send(round).expect("a receiver waits");
+        assert_eq!(recv.as_mut().poll(&mut cx), Poll::Ready(Some(round)));
+    }
+    drop(waker);
+    assert_eq!(
+        Arc::strong_count(&counted),
+        1,
+        "the channel still holds the finished task's waker"
+    );
+    drop((tx, rx));
+}
