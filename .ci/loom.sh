@@ -3,7 +3,8 @@
 # the no-lost-wake-up protocol and the task state machine; and of gort-channels
 # (channels/src/tests/loom_*.rs): the rendezvous hand-off, close against blocked
 # operations, select over two channels, futures dropped or re-polled mid-wait, the
-# bounded ring used without the lock against a holder that freezes it. Each
+# bounded ring and the unbounded list used without the lock against a holder that
+# freezes them, list blocks and waiting entries reused. Each
 # runs against every interleaving loom explores with at most two preemptions.
 #
 # Debug assertions are on so that the crates' own `debug_assert!`s (the task state

@@ -157,3 +157,29 @@ fn loom_rendezvous_deferred_send_to_task() {
 fn loom_rendezvous_deferred_send_dropped_unsent() {
     deferred_send(false);
 }
+
+/// An entry's memory is kept by its channel when the operation that waited with it
+/// completes (spare.rs), and the next operation to wait there reuses it. Here a
+/// receiver waits twice and a sender sends twice on a rendezvous channel, so either
+/// side's second wait may reuse the memory of its first while the other side, which
+/// completed that first operation, is still finishing with it (moving the value,
+/// notifying, dropping its reference). Loom checks every such reuse against those
+/// accesses (the slots' cells track them), and the values arrive once each, in order.
+#[test]
+fn loom_rendezvous_entry_memory_reused_by_the_next_wait() {
+    in_orders(2, |order| {
+        let (tx, rx) = bounded::<u32>(0);
+        let (sent, got) = run2(
+            order,
+            move || {
+                [
+                    tx.send_blocking(1).is_ok(),
+                    loom::future::block_on(tx.send(2)).is_ok(),
+                ]
+            },
+            move || [loom::future::block_on(rx.recv()), rx.recv_blocking()],
+        );
+        assert_eq!(sent, [true, true]);
+        assert_eq!(got, [Some(1), Some(2)]);
+    });
+}

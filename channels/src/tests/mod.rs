@@ -9,15 +9,17 @@
 //! channel kept after its operation ended).
 //!
 //! - `loom_rendezvous`: the unbuffered hand-off, a send future dropped while a
-//!   receiver takes its value, and a `Select` send case (chosen first, value given
-//!   after) against a waiting task.
+//!   receiver takes its value, a `Select` send case (chosen first, value given
+//!   after) against a waiting task, and a waiting entry's memory reused by the next
+//!   wait while the counterpart of the first may still hold it (spare.rs).
 //! - `loom_close`: `close` against a blocked sender and a blocked receiver.
 //! - `loom_select`: a select over two channels against two concurrent senders.
 //! - `loom_cancel`: a waiting recv or select future dropped, or polled again with a new
 //!   waker, while a sender hands it a value.
-//! - `loom_ring`: a bounded channel's ring used without the lock while open, against
-//!   a holder that freezes it to wait or to serve a waiter; a select with `default`
-//!   against an open push.
+//! - `loom_ring`: a bounded channel's ring and an unbounded one's block list used
+//!   without the lock while open, against a holder that freezes them to wait or to
+//!   serve a waiter; a select with `default` against an open push; a list block
+//!   reused while its last readers finish.
 //!
 //! As in the runtime's models (`runtime/src/tests/mod.rs` says why loom 0.7 needs
 //! this): every participant runs on a spawned thread, never on the model's main
