@@ -19,8 +19,8 @@
 //! the door to atomics, locks and parking that the loom models (`tests/`) swap.
 
 #![warn(missing_docs, missing_debug_implementations)]
-// `unsafe` only where allowed by name: the slots' cells (slot.rs) and the buffers'
-// (ring.rs, list.rs).
+// `unsafe` only where allowed by name: the slots' cells (slot.rs), the buffers'
+// (ring.rs, list.rs) and the kept entries' raw pointers (spare.rs).
 #![deny(unsafe_code)]
 
 mod buffer;

@@ -13,9 +13,10 @@
 //!    entry out of the queue and aborted its token, so no claim can succeed).
 //! 3. A slot serves one wait: it is never refilled after its outcome is taken.
 //!
-//! With the buffers (ring.rs, list.rs), the only `unsafe` code in the crate: the two
-//! cell accesses each rule above allows. The loom models (`tests/`) run it with loom's `UnsafeCell`,
-//! which checks that no two accesses overlap.
+//! With the buffers (ring.rs, list.rs) and the kept entries (spare.rs), the crate's
+//! only `unsafe` code; here, the two cell accesses each rule above allows. The loom
+//! models (`tests/`) run it with loom's `UnsafeCell`, which checks that no two
+//! accesses overlap.
 
 #![allow(unsafe_code)]
 

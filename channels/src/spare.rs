@@ -7,8 +7,9 @@
 //! claimer, no select. Its contents are replaced by a blank then, so that whatever it
 //! held (a waker, and through it a task; a value given back) is dropped at the moment
 //! the entry would have been freed. The next taker replaces the blank with its own
-//! entry: the memory is reused, never the token (token.rs: a token never goes back to
-//! waiting).
+//! entry: the memory is reused, never the token or the slot, which are new values
+//! (token.rs: a token never goes back to waiting; slot.rs, rule 3: a slot serves one
+//! wait).
 
 #![allow(unsafe_code)]
 
@@ -31,8 +32,8 @@ impl<S> Spare<S> {
 
     /// `entry` in the kept memory if there is some, else in a new allocation.
     pub(crate) fn entry(&self, entry: Entry<S>) -> Arc<Entry<S>> {
-        // Null check first, a plain load: most channels never keep one, and a swap
-        // would cost them a locked instruction per wait.
+        // Null check first, a plain load: when none is kept (the first wait here, or
+        // another waiter has it) a swap would cost a locked instruction for nothing.
         // Relaxed: a hint; the swap below decides.
         if self.entry.load(Relaxed).is_null() {
             return Arc::new(entry);
