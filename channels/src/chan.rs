@@ -49,8 +49,8 @@ pub(crate) struct Chan<T> {
     pub(crate) senders: AtomicUsize,
     pub(crate) receivers: AtomicUsize,
     /// The memory of the last entries that waited here, for the next (spare.rs).
-    spare_recv: Spare<RecvSlot<T>>,
-    spare_send: Spare<SendSlot<T>>,
+    spare_recv: Spare<Arc<Entry<RecvSlot<T>>>>,
+    spare_send: Spare<Arc<Entry<SendSlot<T>>>>,
 }
 
 /// A waiting operation's place in a queue: its token and slot in one allocation. A lone

@@ -28,6 +28,7 @@
 use crate::buffer::Popped;
 use crate::loom::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering::*};
 use crate::loom::{spin_wait, UnsafeCell};
+use crate::spare::Spare;
 use crossbeam_utils::CachePadded;
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -125,7 +126,7 @@ pub(crate) struct List<T> {
     tail: CachePadded<Position<T>>,
     /// A block whose values have all been read, kept for the next push that needs one
     /// (null: none). One is enough: pops free blocks at the rate pushes need them.
-    spare: CachePadded<AtomicPtr<Block<T>>>,
+    spare: CachePadded<Spare<Box<Block<T>>>>,
 }
 
 // SAFETY: values move between threads through the slots (`T: Send`); every cell
@@ -156,21 +157,13 @@ impl<T> List<T> {
                 index: AtomicUsize::new(0),
                 block: AtomicPtr::new(ptr::null_mut()),
             }),
-            spare: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+            spare: CachePadded::new(Spare::new()),
         }
     }
 
     /// A block for a push to install: the spare if there is one, else a new one.
     fn fresh_block(&self) -> Box<Block<T>> {
-        // Acquire: pairs with the Release exchange in `recycle`, so the reset and
-        // the reads before it come before this block's reuse.
-        let spare = self.spare.swap(ptr::null_mut(), Acquire);
-        if spare.is_null() {
-            Block::new()
-        } else {
-            // SAFETY: `recycle` gave the spare up: nobody else points to it.
-            unsafe { Box::from_raw(spare) }
-        }
+        self.spare.take().unwrap_or_else(Block::new)
     }
 
     /// Frees a block every slot of which has been claimed by a pop, or keeps it as the
@@ -186,16 +179,8 @@ impl<T> List<T> {
         // SAFETY: every reader is done, and no position points to it: it is ours.
         let mut block = unsafe { Box::from_raw(this) };
         block.reset();
-        let block = Box::into_raw(block);
-        // Release: pairs with the Acquire swap in `fresh_block`.
-        if self
-            .spare
-            .compare_exchange(ptr::null_mut(), block, Release, Relaxed)
-            .is_err()
-        {
-            // SAFETY: not given up (the exchange failed): still ours alone.
-            drop(unsafe { Box::from_raw(block) });
-        }
+        // The reset comes before a push's reuse: `put` and `take` pair.
+        self.spare.put(block);
     }
 
     /// Pushes unless the list is frozen (`Err` gives the value back).
@@ -494,11 +479,6 @@ impl<T> Drop for List<T> {
         if !block.is_null() {
             // SAFETY: the head's block, not freed by any pop (its last slot unclaimed).
             drop(unsafe { Box::from_raw(block) });
-        }
-        let spare = self.spare.load(Relaxed);
-        if !spare.is_null() {
-            // SAFETY: the spare is no position's block, and `recycle` gave it up.
-            drop(unsafe { Box::from_raw(spare) });
         }
     }
 }
