@@ -355,9 +355,14 @@ pub(crate) enum StealNext {
     AfterOwner,
 }
 
-/// Spins until `runnext` no longer holds `g` or `OWNER_GRACE` has passed. Go sleeps
-/// 3 µs here; a spin reacts sooner, and the thief is a spinning M with nothing else
-/// to do. Under loom, one yield: the model explores both outcomes.
+/// Gives the victim's M a moment to run `g` before the thief takes it, as Go's
+/// `runqgrab` does with `usleep(3)`. It sleeps rather than spins: the kernel's timer
+/// slack (50 µs by default on Linux) stretches the 3 µs to tens of microseconds, so a
+/// spinning M that keeps finding only a `runnext` G on a busy P becomes a cheap poll
+/// instead of a second CPU fighting the first for the channel's lock and cache lines.
+/// A pipeline whose Gs wake each other then stays on one P, as it does in Go; a spin
+/// here took 2 CPUs and 2–4× longer a message (mpsc cap 1 and 64, select, in
+/// BENCHMARKS.md). Under loom, one yield: the model explores both outcomes.
 fn wait_for_owner(runnext: &AtomicPtr<()>, g: *mut ()) {
     #[cfg(loom)]
     {
@@ -367,12 +372,9 @@ fn wait_for_owner(runnext: &AtomicPtr<()>, g: *mut ()) {
     #[cfg(not(loom))]
     {
         const OWNER_GRACE: std::time::Duration = std::time::Duration::from_micros(3);
-        let start = std::time::Instant::now();
         // Relaxed: a hint; the CAS that follows decides.
-        while runnext.load(Relaxed) == g && start.elapsed() < OWNER_GRACE {
-            for _ in 0..16 {
-                std::hint::spin_loop();
-            }
+        if runnext.load(Relaxed) == g {
+            std::thread::sleep(OWNER_GRACE);
         }
     }
 }
