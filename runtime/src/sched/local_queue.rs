@@ -360,9 +360,10 @@ pub(crate) enum StealNext {
 /// slack (50 µs by default on Linux) stretches the 3 µs to tens of microseconds, so a
 /// spinning M that keeps finding only a `runnext` G on a busy P becomes a cheap poll
 /// instead of a second CPU fighting the first for the channel's lock and cache lines.
-/// A pipeline whose Gs wake each other then stays on one P, as it does in Go; a spin
-/// here took 2 CPUs and 2–4× longer a message (mpsc cap 1 and 64, select, in
-/// BENCHMARKS.md). Under loom, one yield: the model explores both outcomes.
+/// A pipeline whose Gs wake each other then stays on one P more of the time, as in
+/// Go; with a spin here, mpsc cap 1 kept 1.8 CPUs busy (1.4 with the sleep) and took
+/// 1.6–2.8× as long a message, mpsc cap 64 and select 1.3–1.7× (BENCHMARKS.md).
+/// Under loom, one yield: the model explores both outcomes.
 fn wait_for_owner(runnext: &AtomicPtr<()>, g: *mut ()) {
     #[cfg(loom)]
     {
