@@ -5,6 +5,8 @@
 //! P=2 cargo run --release --example chan_probe -- gort|tokio gort|flume|async pp|spsc|mpsc|mpmc|sel CAP REPS
 //! ```
 //! `CAP` is a capacity or `unb`; prints the median of `REPS` runs, in ns per message.
+//! `EACH=1` also prints every run's figure (is it bimodal? does it drift?), and
+//! `METRICS=1`, on gort, the runtime's steals, hand-offs and preemptions a message.
 //! The workloads are those of `benches/channels.rs`, smaller (`shared/chan_work.rs`).
 
 #[path = "shared/chan_work.rs"]
@@ -42,6 +44,13 @@ fn main() {
             per(m.hand_offs),
             per(m.preemptions)
         );
+    }
+    if std::env::var_os("EACH").is_some() {
+        let each: Vec<String> = times
+            .iter()
+            .map(|t| format!("{:.0}", t.as_nanos() as f64 / MSGS as f64))
+            .collect();
+        eprintln!("each run: {}", each.join(" "));
     }
     times.sort();
     let med = times[times.len() / 2];
