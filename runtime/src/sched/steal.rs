@@ -4,7 +4,9 @@
 //! P and step by a random number coprime to `procs` (Go's `randomOrder`). Four rounds;
 //! only the last may take a victim's `runnext`, which its own M is about to run and
 //! which is usually hot in that M's cache; and from a victim busy polling a G, only
-//! after giving it a moment to run it (`StealNext::AfterOwner`).
+//! after sleeping a moment so that its own M can run it first (`StealNext::AfterOwner`;
+//! Go's `usleep(3)`, which the timer slack makes tens of microseconds: a spinning M
+//! that finds only such Gs polls slowly instead of pulling a pipeline onto two CPUs).
 
 use super::context;
 use super::local_queue::StealNext;
