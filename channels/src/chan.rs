@@ -152,6 +152,9 @@ pub(crate) struct State<T> {
     reserved: usize,
     recvq: VecDeque<Waiter<RecvSlot<T>>>,
     sendq: VecDeque<Waiter<SendSlot<T>>>,
+    /// Deferred sends (`Select::send`) in `sendq`, stale ones included: while there
+    /// are none, `nudge_senders` has nothing to look for and skips the scan.
+    deferred_sends: usize,
     /// Run once when the last receiver goes (a timer channel cancels its timer).
     on_disconnect: Option<Box<dyn FnOnce() + Send>>,
 }
@@ -242,6 +245,7 @@ impl<T> Chan<T> {
                 reserved: 0,
                 recvq: VecDeque::new(),
                 sendq: VecDeque::new(),
+                deferred_sends: 0,
                 on_disconnect: None,
             }),
             buffer,
@@ -605,8 +609,12 @@ impl<T> Locked<'_, T> {
     /// Deferred senders (`Select::send` waiting) are woken to look again.
     fn nudge_senders(&mut self) {
         let s = &mut *self.s;
+        if s.deferred_sends == 0 {
+            return;
+        }
         s.sendq.retain(|w| {
             if w.slot().is_deferred() && w.token().is_waiting() {
+                s.deferred_sends -= 1;
                 self.wakes.nudged(Claimed::Send(w.entry.clone()));
                 false
             } else {
@@ -626,13 +634,23 @@ impl<T> Locked<'_, T> {
 
     pub(crate) fn push_send_waiter(&mut self, w: Waiter<SendSlot<T>>) {
         self.touch();
+        if w.slot().is_deferred() {
+            self.s.deferred_sends += 1;
+        }
         self.s.sendq.push_back(w);
     }
 
     pub(crate) fn remove_waiters(&mut self, token: &Token) {
         let before = self.s.recvq.len() + self.s.sendq.len();
-        self.s.recvq.retain(|w| !w.is(Some(token)));
-        self.s.sendq.retain(|w| !w.is(Some(token)));
+        let s = &mut *self.s;
+        s.recvq.retain(|w| !w.is(Some(token)));
+        s.sendq.retain(|w| {
+            let ours = w.is(Some(token));
+            if ours && w.slot().is_deferred() {
+                s.deferred_sends -= 1;
+            }
+            !ours
+        });
         if self.s.recvq.len() + self.s.sendq.len() != before {
             self.touch();
         }
@@ -698,6 +716,7 @@ impl<T> Locked<'_, T> {
     }
 
     fn fail_waiters(&mut self, receivers_too: bool) {
+        self.s.deferred_sends = 0;
         for w in std::mem::take(&mut self.s.sendq) {
             if w.slot().is_deferred() {
                 // A send would fail now: "ready". Its owner looks again and sees it.
