@@ -20,7 +20,8 @@
 
 #![warn(missing_docs, missing_debug_implementations)]
 // `unsafe` only where allowed by name: the slots' cells (slot.rs), the buffers'
-// (ring.rs, list.rs) and the kept entries' raw pointers (spare.rs).
+// (ring.rs, list.rs), the kept entries' raw pointers (spare.rs) and the tokens'
+// signal lock (token.rs).
 #![deny(unsafe_code)]
 
 mod buffer;

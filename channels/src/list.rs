@@ -19,7 +19,7 @@
 //! not read the tail. Every update of a position after its claim is itself an RMW, so
 //! a freeze meanwhile is never lost.
 //!
-//! With ring.rs, slot.rs and spare.rs, the crate's only `unsafe` code: the value
+//! With ring.rs, slot.rs, spare.rs and token.rs, the crate's only `unsafe` code: the value
 //! cells, each accessed by the one operation whose claim covers it, and the blocks'
 //! allocation.
 

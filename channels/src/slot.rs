@@ -13,8 +13,8 @@
 //!    entry out of the queue and aborted its token, so no claim can succeed).
 //! 3. A slot serves one wait: it is never refilled after its outcome is taken.
 //!
-//! With the buffers (ring.rs, list.rs) and the kept entries (spare.rs), the crate's
-//! only `unsafe` code; here, the two cell accesses each rule above allows. The loom
+//! With the buffers (ring.rs, list.rs), the kept entries (spare.rs) and the tokens'
+//! signal lock (token.rs), the crate's only `unsafe` code; here, the two cell accesses each rule above allows. The loom
 //! models (`tests/`) run it with loom's `UnsafeCell`, which checks that no two
 //! accesses overlap.
 

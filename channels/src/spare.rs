@@ -113,8 +113,14 @@ impl<S> Spare<Arc<Entry<S>>> {
     /// `entry` in the kept memory if there is some, else in a new allocation.
     pub(crate) fn entry(&self, entry: Entry<S>) -> Arc<Entry<S>> {
         match self.take() {
-            Some(mut kept) => {
-                *Arc::get_mut(&mut kept).expect("a kept entry has no other holder") = entry;
+            Some(kept) => {
+                // Not `Arc::get_mut`: its uniqueness check costs a locked instruction
+                // on the path of every wait, and `keep` has made that check already.
+                // SAFETY: `keep` stores an entry only after `Arc::get_mut` found it
+                // unique; while kept it is a raw pointer that nothing clones, and
+                // `take` gave it to us alone. Entries are never downgraded, so no
+                // `Weak` exists either: this is the only handle to the memory.
+                unsafe { *Arc::as_ptr(&kept).cast_mut() = entry };
                 kept
             }
             None => Arc::new(entry),
