@@ -111,3 +111,33 @@ fn default_under_churn() {
         "a select with default spun for {slowest:?}"
     );
 }
+
+/// A waiting recv future re-polled with a new waker while a sender on another thread
+/// claims it and wakes it, many times over, at rendezvous and at capacity 1: the wake
+/// must reach the waker stored last (token.rs, the signal's lock). A wake that went
+/// only to the first waker leaves the second one unwoken, and the watchdog fires.
+#[test]
+fn waker_swap_races_the_wake() {
+    let _wd = Watchdog::new("waker_swap_races_the_wake", Duration::from_secs(120));
+    for cap in [0, 1] {
+        for i in 0..20_000 {
+            let (tx, rx) = bounded::<i32>(cap);
+            let (_a, wa) = CountingWaker::new();
+            let (b, wb) = CountingWaker::new();
+            let mut f = pin!(rx.recv());
+            assert!(poll_with(f.as_mut(), &wa).is_pending());
+            let sender = thread::spawn(move || tx.send_blocking(i).unwrap());
+            if poll_with(f.as_mut(), &wb) == Poll::Ready(Some(i)) {
+                sender.join().unwrap();
+                continue;
+            }
+            // Pending with `wb` stored: from here only `wb` may be woken.
+            while b.count() == 0 {
+                std::hint::spin_loop();
+                thread::yield_now();
+            }
+            assert_eq!(poll_with(f.as_mut(), &wb), Poll::Ready(Some(i)));
+            sender.join().unwrap();
+        }
+    }
+}
