@@ -46,6 +46,10 @@ pub(crate) enum Signal {
 }
 
 impl Token {
+    // `#[inline]` on the small methods: the operations that call them are generic,
+    // so they are compiled in the user's crate, where a call into this crate is not
+    // inlined otherwise (callgrind: 2% of a waiting message's instructions).
+    #[inline]
     pub(crate) fn new(signal: Signal) -> Token {
         Token {
             state: AtomicUsize::new(WAITING),
@@ -55,6 +59,7 @@ impl Token {
     }
 
     /// Claims the token for `case`. Only one claim or abort ever succeeds.
+    #[inline]
     pub(crate) fn try_claim(&self, case: usize) -> bool {
         // AcqRel: Release publishes nothing yet (the value moves after the claim, under
         // the channel lock, and is read by the owner under that lock or its slot's);
@@ -65,11 +70,13 @@ impl Token {
     }
 
     /// True while nobody has claimed or aborted it.
+    #[inline]
     pub(crate) fn is_waiting(&self) -> bool {
         self.state.load(Acquire) == WAITING
     }
 
     /// The claimed case, if any.
+    #[inline]
     pub(crate) fn selected(&self) -> Option<usize> {
         // Acquire: pairs with the claim's CAS.
         match self.state.load(Acquire) {
@@ -79,6 +86,7 @@ impl Token {
     }
 
     /// Stops waiting. `Err(case)` when a counterpart claimed it first.
+    #[inline]
     pub(crate) fn abort(&self) -> Result<(), usize> {
         match self
             .state

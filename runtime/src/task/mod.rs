@@ -185,6 +185,7 @@ pub(crate) struct CurrentTask {
 }
 
 impl CurrentTask {
+    #[inline]
     pub(crate) fn enter(header: &Header) -> CurrentTask {
         let prev = CURRENT.with(|c| c.task.replace(Some(NonNull::from(header))));
         CurrentTask { prev }
@@ -203,6 +204,7 @@ impl CurrentTask {
     }
 
     /// Whether the G asked to yield during the poll that just ended; clears it.
+    #[inline]
     pub(crate) fn take_yield_request() -> bool {
         CURRENT.with(|c| c.yield_requested.replace(false))
     }

@@ -35,6 +35,7 @@ pub(crate) const UNBOUND: usize = usize::MAX;
 
 impl Header {
     /// Whether the G is in the owned list. Only for the holder of `RUNNING`.
+    #[inline]
     pub(crate) fn is_bound(&self) -> bool {
         // Relaxed: see `owned_key`.
         self.owned_key.load(crate::loom::atomic::Ordering::Relaxed) != UNBOUND
@@ -175,6 +176,7 @@ impl RawTask {
         unsafe { (self.header().vtable.shutdown)(self.ptr) }
     }
 
+    #[inline]
     pub(super) fn drop_reference(self) {
         if self.state().ref_dec() {
             self.dealloc();
