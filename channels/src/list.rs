@@ -19,9 +19,9 @@
 //! not read the tail. Every update of a position after its claim is itself an RMW, so
 //! a freeze meanwhile is never lost.
 //!
-//! With ring.rs, slot.rs, spare.rs and token.rs, the crate's only `unsafe` code: the value
-//! cells, each accessed by the one operation whose claim covers it, and the blocks'
-//! allocation.
+//! With ring.rs, slot.rs, spare.rs and token.rs, the crate's only `unsafe` code: the
+//! value cells, each accessed by the one operation whose claim covers it, and the
+//! blocks' allocation.
 
 #![allow(unsafe_code)]
 

@@ -21,10 +21,10 @@
 //!   (`thaw`) before it unlocks, if the channel is back to the open state's
 //!   conditions.
 //!
-//! With list.rs, slot.rs, spare.rs and token.rs, the crate's only `unsafe` code: the slot
-//! cells, each accessed by the one operation whose position claim covers it. The loom
-//! models (`tests/loom_ring.rs`) run it with loom's `UnsafeCell`, which checks that
-//! no two accesses overlap.
+//! With list.rs, slot.rs, spare.rs and token.rs, the crate's only `unsafe` code: the
+//! slot cells, each accessed by the one operation whose position claim covers it. The
+//! loom models (`tests/loom_ring.rs`) run it with loom's `UnsafeCell`, which checks
+//! that no two accesses overlap.
 
 #![allow(unsafe_code)]
 

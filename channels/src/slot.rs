@@ -14,9 +14,9 @@
 //! 3. A slot serves one wait: it is never refilled after its outcome is taken.
 //!
 //! With the buffers (ring.rs, list.rs), the kept entries (spare.rs) and the tokens'
-//! signal lock (token.rs), the crate's only `unsafe` code; here, the two cell accesses each rule above allows. The loom
-//! models (`tests/`) run it with loom's `UnsafeCell`, which checks that no two
-//! accesses overlap.
+//! signal lock (token.rs), the crate's only `unsafe` code; here, the two cell
+//! accesses each rule above allows. The loom models (`tests/`) run it with loom's
+//! `UnsafeCell`, which checks that no two accesses overlap.
 
 #![allow(unsafe_code)]
 

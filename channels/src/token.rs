@@ -137,8 +137,10 @@ impl Token {
 }
 
 /// A spin lock over the signal. It is held only for a look, a store or a wake, and
-/// taken at most twice per wait (a notify, and a replaced waker's store), so a holder
-/// rarely meets another; one that does spins, then yields (`spin_wait`).
+/// taken by the notify and by a re-poll that finds the operation still waiting, so a
+/// holder rarely meets another; one that does spins, then yields (`spin_wait`). The
+/// loom models run it (`loom_recv_future_new_waker_racing_send`: a new waker's store
+/// against the claimer's notify).
 struct SignalLock {
     locked: AtomicBool,
     signal: UnsafeCell<Signal>,
