@@ -36,17 +36,24 @@ mod imp {
             }
         }
 
-        /// A channel's lock is held for a few dozen instructions, so a thread that
-        /// finds it taken spins a little first, as Go's `lock2` does (4 × 30
-        /// pauses), re-trying only once it sees the lock free. parking_lot alone
-        /// turns to `sched_yield` after 14 pauses: a system call for a wait shorter
-        /// than one. After the spin, parking_lot's fair lock: a thread preempted
-        /// while holding the lock cannot make the others burn their CPUs, and one
-        /// that takes the lock in a tight loop cannot starve the rest.
+        /// A thread that finds the channel's lock taken spins before it parks, as Go's
+        /// `lock2` does, and re-tries only once it sees the lock free. The looks are
+        /// far apart and grow (120, 240, 480 pauses): while this CPU stays off the
+        /// lock's cache lines, the holder's CPU takes the lock again and again
+        /// without a miss, and under contention that does more work than handing the
+        /// lock and the channel's lines across at every chance. Go's 4 × 30 pauses
+        /// (this code's before) ran mpmc cap 0 and cap 1 at 211 and 241 ns a message,
+        /// and 600 with the CPUs far apart; these looks, 170 and 178, and about 200
+        /// far apart (BENCHMARKS.md, "The lock's spin"). A `pause` takes about 28 ns
+        /// here, so the spin lasts at most 24 µs. After it, parking_lot's fair lock:
+        /// a thread preempted while holding the lock cannot make the others burn
+        /// their CPUs for long, and one that takes it in a tight loop cannot starve
+        /// the rest.
         #[cold]
         fn lock_contended(&self) -> MutexGuard<'_, T> {
-            for _ in 0..4 {
-                for _ in 0..30 {
+            let mut pauses = 120;
+            for _ in 0..3 {
+                for _ in 0..pauses {
                     std::hint::spin_loop();
                 }
                 if !self.0.is_locked() {
@@ -54,6 +61,7 @@ mod imp {
                         return g;
                     }
                 }
+                pauses *= 2;
             }
             self.0.lock()
         }
