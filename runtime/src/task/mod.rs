@@ -211,6 +211,7 @@ impl CurrentTask {
 }
 
 impl Drop for CurrentTask {
+    #[inline]
     fn drop(&mut self) {
         CURRENT.with(|c| c.task.set(self.prev));
     }
