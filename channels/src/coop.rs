@@ -86,6 +86,13 @@ pub(crate) fn spend() {
     });
 }
 
+/// True inside a task's poll by a scheduler that keeps the budget (`with_budget`):
+/// the channel lock's spin takes its long shape there (loom.rs, `lock_contended`).
+#[cfg_attr(loom, allow(dead_code))] // its one caller is outside the models
+pub(crate) fn in_budgeted_poll() -> bool {
+    BUDGET.try_with(|b| b.get().is_some()).unwrap_or(false)
+}
+
 /// True when the current task has budget left (or runs with none) and has not been
 /// asked to yield.
 pub fn has_budget_remaining() -> bool {

@@ -37,22 +37,37 @@ mod imp {
         }
 
         /// A thread that finds the channel's lock taken spins before it parks, as Go's
-        /// `lock2` does, and re-tries only once it sees the lock free. The looks are
-        /// far apart and grow (120, 240, 480 pauses): while this CPU stays off the
-        /// lock's cache lines, the holder's CPU takes the lock again and again
-        /// without a miss, and under contention that does more work than handing the
-        /// lock and the channel's lines across at every chance. Go's 4 × 30 pauses
-        /// (this code's before) ran mpmc cap 0 and cap 1 at 211 and 241 ns a message,
-        /// and 600 with the CPUs far apart; these looks, 170 and 178, and about 200
-        /// far apart (BENCHMARKS.md, "The lock's spin"). A `pause` takes about 28 ns
-        /// here, so the spin lasts at most 24 µs. After it, parking_lot's fair lock:
-        /// a thread preempted while holding the lock cannot make the others burn
-        /// their CPUs for long, and one that takes it in a tight loop cannot starve
-        /// the rest.
+        /// `lock2` does, and re-tries only once it sees the lock free. How far apart
+        /// it looks depends on who waits:
+        ///
+        /// - A task polled by a scheduler that keeps gort's budget (coop.rs: gort's
+        ///   runtime) looks after 120, 240 and 480 pauses. Its thread is one of as
+        ///   many as there are CPUs. While it stays off the lock's cache lines, the
+        ///   holder's CPU takes the lock again and again without a miss, and under
+        ///   contention that does more work than handing the lock and the channel's
+        ///   lines across at every chance. Go's 4 × 30 pauses ran mpmc cap 0 and
+        ///   cap 1 at 211 and 241 ns a message, and 600 with the CPUs far apart;
+        ///   these looks, 170 and 178, and about 200 far apart (BENCHMARKS.md, "The
+        ///   lock's spin").
+        /// - Any other thread (a plain thread, blocking or not; another executor's
+        ///   worker) looks every 30 pauses, four times. A blocked thread's wait is a
+        ///   hand-off's latency, with no batch to gain, and with more such threads
+        ///   than CPUs a long spin takes the CPU the holder needs: the long looks
+        ///   made ping-pong between two threads 1.5–2.1× slower and mpmc between
+        ///   eight threads 1.5–2.2×.
+        ///
+        /// A `pause` takes about 28 ns here, so the spin lasts at most 24 µs. After
+        /// it, parking_lot's fair lock: a thread preempted while holding the lock
+        /// cannot make the others burn their CPUs for long, and one that takes it in
+        /// a tight loop cannot starve the rest.
         #[cold]
         fn lock_contended(&self) -> MutexGuard<'_, T> {
-            let mut pauses = 120;
-            for _ in 0..3 {
+            let (mut pauses, looks, grow) = if crate::coop::in_budgeted_poll() {
+                (120, 3, 2)
+            } else {
+                (30, 4, 1)
+            };
+            for _ in 0..looks {
                 for _ in 0..pauses {
                     std::hint::spin_loop();
                 }
@@ -61,7 +76,7 @@ mod imp {
                         return g;
                     }
                 }
-                pauses *= 2;
+                pauses *= grow;
             }
             self.0.lock()
         }
