@@ -198,6 +198,11 @@ impl<T> Case for RecvCase<'_, T> {
     }
 
     fn abandon(&mut self) {
+        // Nothing taken and no slot a claimer could fill: nothing to give back. A
+        // reused `Select` resets every case each round, most of them in this state.
+        if self.output.is_none() && self.entry.is_none() {
+            return;
+        }
         // Under the channel's lock: a claimer fills the slot only under it (slot.rs,
         // rule 1), so the slot is either filled or closed to it for good.
         let mut ch = self.chan.lock();
