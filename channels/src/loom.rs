@@ -9,6 +9,8 @@
 //! Left outside on purpose: `coop.rs`'s budget and preemption flag. They are per
 //! thread, read-only for the channels, and part of the public API a scheduler calls
 //! with std types; no model depends on them (the budget is unset in a model thread).
+//! The ordinary build's lock reads the budget only to choose how its spin waits
+//! (`Mutex::lock_contended`).
 
 #[cfg(not(loom))]
 mod imp {
