@@ -21,7 +21,8 @@
 //! 2. A message is answered (FIN or REQ) exactly once, by the handler goroutine that
 //!    took it; if the handler panics, it is requeued.
 //! 3. Shutdown sends CLS on every connection, lets handlers finish and answer what
-//!    they hold (bounded by `shutdown_timeout`), then closes; whatever a broker still
+//!    they hold (bounded by `shutdown_timeout`), then closes each connection once its
+//!    writer has sent every answer queued for it; whatever a broker still
 //!    counts in flight is requeued by it on disconnect, so nothing is lost.
 //! 4. Messages in flight never exceed `max_in_flight`: the coordinator raises a
 //!    connection's RDY only while the sum over connections of `max(RDY, in flight)`,
@@ -52,6 +53,7 @@ use gort::chan::{bounded, never, unbounded, Receiver, Sender};
 use gort::context::Context;
 use gort::net::{OwnedWriteHalf, TcpStream};
 use gort::time::Instant;
+use gort::JoinHandle;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasher;
@@ -144,6 +146,10 @@ struct Counters {
 /// A live connection, as the coordinator sees it.
 struct Conn {
     cmds: Sender<Command>,
+    /// The connection's writer: shutdown joins it, so that the FINs and REQs the
+    /// handlers queued reach the socket before `run` returns (the runtime drops every
+    /// goroutine still running when its main future ends).
+    writer: JoinHandle<()>,
     /// Messages received on it and not yet answered: incremented by its reader,
     /// decremented by the handler that answers (which holds this `Arc` with the
     /// message, so it counts down even after the connection is gone).
@@ -326,6 +332,10 @@ where
         .clear();
     for c in co.conns.values() {
         c.cmds.close();
+    }
+    let deadline = Instant::now() + cfg.shutdown_timeout;
+    for c in co.conns.into_values() {
+        let _ = gort::time::timeout_at(deadline, c.writer).await;
     }
     Ok(ConsumerStats {
         received: counters.received.load(Ordering::Relaxed),
@@ -654,7 +664,7 @@ async fn connect(
     let (cmds, cmd_rx) = unbounded();
     let in_flight = Arc::new(AtomicU64::new(0));
     let received = Arc::new(AtomicU64::new(0));
-    drop(gort::go(writer(wr, cmd_rx)));
+    let writer = gort::go(writer(wr, cmd_rx));
     let (addr_s, inflight, received2, cmds2) = (
         addr.to_string(),
         in_flight.clone(),
@@ -693,6 +703,7 @@ async fn connect(
     }));
     Ok(Conn {
         cmds,
+        writer,
         in_flight,
         received,
         addr: addr.to_string(),
