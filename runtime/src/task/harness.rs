@@ -88,7 +88,8 @@ where
         }
 
         match self.header().state.transition_to_idle(yielded) {
-            TransitionToIdle::Ok => self.raw().drop_reference(),
+            TransitionToIdle::Ok => {}
+            TransitionToIdle::OkDealloc => self.raw().dealloc(),
             TransitionToIdle::OkNotified => {
                 // Woken while it ran (e.g. `yield_now`): back of the queue, not runnext,
                 // or it would run again at once. Our reference goes with it.

@@ -54,7 +54,10 @@ pub(crate) enum TransitionToRunning {
 
 #[must_use]
 pub(crate) enum TransitionToIdle {
+    /// Idle; the runner's reference was given up with the same step.
     Ok,
+    /// As `Ok`, and that reference was the last: the runner must free the task.
+    OkDealloc,
     /// Woken during its poll: the runner must queue it again, handing over the
     /// reference it ran with.
     OkNotified,
@@ -135,7 +138,14 @@ impl State {
                 // The runner's reference becomes the new queue entry's: no count change.
                 (TransitionToIdle::OkNotified, Some(Snapshot(next)))
             } else {
-                (TransitionToIdle::Ok, Some(Snapshot(next)))
+                // The runner's reference goes in the same CAS: a separate `ref_dec`
+                // would be a second locked instruction on every poll that waits.
+                let next = Snapshot(next - REF_ONE);
+                if next.ref_count() == 0 {
+                    (TransitionToIdle::OkDealloc, Some(next))
+                } else {
+                    (TransitionToIdle::Ok, Some(next))
+                }
             }
         })
     }
