@@ -41,7 +41,7 @@ pub(crate) enum Signal {
     Task(Waker),
     Thread(Thread),
     /// Nobody: the token of a blank entry kept for its memory (spare.rs), never
-    /// queued.
+    /// queued; or a task's token whose waker a notify has taken.
     Spent,
 }
 
@@ -111,12 +111,30 @@ impl Token {
     }
 
     /// Wakes the owner (after a claim, or with `nudge`).
+    ///
+    /// A task's waker is taken out and woken by value, after the signal lock is
+    /// released: a wake by value hands the waker's reference to the run queue, where a
+    /// wake by reference takes a new one and the waker's drop later gives the old one
+    /// up, one locked instruction more a wait. The owner finds the signal `Spent` if it
+    /// polls again still waiting; `set_waker` then stores its waker anew and reports a
+    /// replacement, so the owner looks once more (a nudge that found nobody to wake
+    /// changed the channel before that look).
     pub(crate) fn notify(&self) {
-        self.signal.with(|s| match s {
-            Signal::Task(w) => w.wake_by_ref(),
-            Signal::Thread(t) => t.unpark(),
-            Signal::Spent => {}
-        })
+        let waker = self
+            .signal
+            .with(|s| match std::mem::replace(s, Signal::Spent) {
+                Signal::Task(w) => Some(w),
+                // A thread stays: a blocked operation parks again after a nudge.
+                Signal::Thread(t) => {
+                    t.unpark();
+                    *s = Signal::Thread(t);
+                    None
+                }
+                Signal::Spent => None,
+            });
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 
     /// Asks the owner to look again, without claiming.
