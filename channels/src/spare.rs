@@ -7,7 +7,7 @@
 //! (else it is dropped as usual), `take` empties the place. Either end may run on any
 //! thread.
 //!
-//! A waiting entry is kept only when nobody else holds it (`Arc::get_mut`): no
+//! A waiting entry is kept only when nobody else holds it (its count is one): no
 //! queue, no claimer, no select. Its contents are replaced by a blank then, so that
 //! whatever it held (a waker, and through it a task; a value given back) is dropped
 //! at the moment the entry would have been freed. The next taker replaces the blank
@@ -18,7 +18,7 @@
 #![allow(unsafe_code)]
 
 use crate::chan::Entry;
-use crate::loom::atomic::{AtomicPtr, Ordering::*};
+use crate::loom::atomic::{fence, AtomicPtr, Ordering::*};
 use crate::loom::Arc;
 use std::marker::PhantomData;
 use std::ptr;
@@ -116,8 +116,7 @@ impl<S> Spare<Arc<Entry<S>>> {
             Some(kept) => {
                 // Not `Arc::get_mut`: its uniqueness check costs a locked instruction
                 // on the path of every wait, and `keep` has made that check already.
-                // SAFETY: `keep` stores an entry only after `Arc::get_mut` found it
-                // unique; while kept it is a raw pointer that nothing clones, and
+                // SAFETY: `keep` stores an entry only after it found it unique; while kept it is a raw pointer that nothing clones, and
                 // `take` gave it to us alone. Entries are never downgraded, so no
                 // `Weak` exists either: this is the only handle to the memory.
                 unsafe { *Arc::as_ptr(&kept).cast_mut() = entry };
@@ -129,14 +128,21 @@ impl<S> Spare<Arc<Entry<S>>> {
 
     /// Keeps `entry`'s memory for the next `entry` call if nobody else holds it and
     /// the place is free; else it is dropped as usual. `blank` replaces its contents.
-    pub(crate) fn keep(&self, mut entry: Arc<Entry<S>>, blank: impl FnOnce() -> Entry<S>) {
-        if self.is_full() {
+    pub(crate) fn keep(&self, entry: Arc<Entry<S>>, blank: impl FnOnce() -> Entry<S>) {
+        if self.is_full() || Arc::strong_count(&entry) != 1 {
             return;
         }
-        let Some(contents) = Arc::get_mut(&mut entry) else {
-            return;
-        };
-        *contents = blank();
+        // Not `Arc::get_mut`, whose guard against a `Weak` racing it costs a locked
+        // instruction on the path of every wait: entries are never downgraded, so the
+        // count alone says that no other handle exists, nor can one appear (a clone
+        // needs a handle). The count is read `Relaxed`; the fence makes it Acquire, so
+        // that the Release decrement of whoever dropped the other handle last
+        // (a claimer, a queue) comes before our write, as `Arc`'s own drop does before
+        // it frees.
+        fence(Acquire);
+        // SAFETY: ours is the only handle (above), so nothing reads the memory while we
+        // write, and the fence ordered every earlier access by other threads before it.
+        unsafe { *Arc::as_ptr(&entry).cast_mut() = blank() };
         self.put(entry);
     }
 }
