@@ -171,9 +171,7 @@ impl<T> Case for RecvCase<'_, T> {
         if ch.recv_ready(Some(token)) {
             return true;
         }
-        let entry = self
-            .chan
-            .recv_entry(Entry::of_select(token.clone(), RecvSlot::new()));
+        let entry = ch.recv_entry(Entry::of_select(token.clone(), RecvSlot::new()));
         self.entry = Some(entry.clone());
         ch.push_recv_waiter(Waiter { entry, case: index });
         false
@@ -235,7 +233,7 @@ impl<T> LoneCase for RecvCase<'_, T> {
             return true;
         }
         // Not ready, under this same lock: queueing now keeps invariant 1.
-        let entry = self.chan.recv_entry(Entry::lone(token(), RecvSlot::new()));
+        let entry = ch.recv_entry(Entry::lone(token(), RecvSlot::new()));
         ch.push_recv_waiter(Waiter {
             entry: entry.clone(),
             case: 0,
@@ -419,9 +417,7 @@ impl<T> LoneCase for SendCase<'_, T> {
             Err(TrySendError::Closed(v)) => self.output = Some(Err(SendError(v))),
             Err(TrySendError::Full(v)) => {
                 // Not ready, under this same lock: queueing now keeps invariant 1.
-                let entry = self
-                    .chan
-                    .send_entry(Entry::lone(token(), SendSlot::with_value(v)));
+                let entry = ch.send_entry(Entry::lone(token(), SendSlot::with_value(v)));
                 ch.push_send_waiter(Waiter {
                     entry: entry.clone(),
                     case: 0,
@@ -467,7 +463,7 @@ fn queue_send<T>(
     if ch.send_ready(Some(token)) {
         return None;
     }
-    let entry = chan.send_entry(Entry::of_select(token.clone(), slot()));
+    let entry = ch.send_entry(Entry::of_select(token.clone(), slot()));
     ch.push_send_waiter(Waiter {
         entry: entry.clone(),
         case: index,

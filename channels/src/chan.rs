@@ -259,15 +259,6 @@ impl<T> Chan<T> {
         }
     }
 
-    /// `entry`, allocated anew or in a kept entry's memory.
-    pub(crate) fn recv_entry(&self, entry: Entry<RecvSlot<T>>) -> Arc<Entry<RecvSlot<T>>> {
-        self.spare_recv.entry(entry)
-    }
-
-    pub(crate) fn send_entry(&self, entry: Entry<SendSlot<T>>) -> Arc<Entry<SendSlot<T>>> {
-        self.spare_send.entry(entry)
-    }
-
     /// Done with `entry`: its memory is kept for the next one if nobody else holds it.
     pub(crate) fn release_recv_entry(&self, entry: Arc<Entry<RecvSlot<T>>>) {
         self.spare_recv
@@ -405,6 +396,16 @@ fn has_claimable<S>(q: &VecDeque<Waiter<S>>, own: Option<&Token>) -> bool {
 impl<T> Locked<'_, T> {
     fn touch(&mut self) {
         self.changed = true;
+    }
+
+    /// `entry`, allocated anew or in a kept entry's memory. Under the lock, so that
+    /// takers of the kept memory never race (spare.rs, `entry_under_lock`).
+    pub(crate) fn recv_entry(&self, entry: Entry<RecvSlot<T>>) -> Arc<Entry<RecvSlot<T>>> {
+        self.chan.spare_recv.entry_under_lock(entry)
+    }
+
+    pub(crate) fn send_entry(&self, entry: Entry<SendSlot<T>>) -> Arc<Entry<SendSlot<T>>> {
+        self.chan.spare_send.entry_under_lock(entry)
     }
 
     /// The version as of this lock (invariant 4).

@@ -5,7 +5,8 @@
 //!
 //! The place holds at most one, owned: `put` gives it up only into an empty place
 //! (else it is dropped as usual), `take` empties the place. Either end may run on any
-//! thread.
+//! thread. A channel's entries are taken only under its lock (`entry_under_lock`),
+//! which lets that taker use a load and a store where `take` swaps.
 //!
 //! A waiting entry is kept only when nobody else holds it (its count is one): no
 //! queue, no claimer, no select. Its contents are replaced by a blank then, so that
@@ -111,19 +112,31 @@ impl<P: Owned> Drop for Spare<P> {
 
 impl<S> Spare<Arc<Entry<S>>> {
     /// `entry` in the kept memory if there is some, else in a new allocation.
-    pub(crate) fn entry(&self, entry: Entry<S>) -> Arc<Entry<S>> {
-        match self.take() {
-            Some(kept) => {
-                // Not `Arc::get_mut`: its uniqueness check costs a locked instruction
-                // on the path of every wait, and `keep` has made that check already.
-                // SAFETY: `keep` stores an entry only after it found it unique; while kept it is a raw pointer that nothing clones, and
-                // `take` gave it to us alone. Entries are never downgraded, so no
-                // `Weak` exists either: this is the only handle to the memory.
-                unsafe { *Arc::as_ptr(&kept).cast_mut() = entry };
-                kept
-            }
-            None => Arc::new(entry),
+    ///
+    /// The caller holds the lock of the channel this place belongs to, as every
+    /// caller of this method does: takers never race each other, only `put`s, whose
+    /// exchange succeeds only on an empty place. So a load and a store take the kept
+    /// entry where `take` needs a swap, one locked instruction fewer a wait.
+    pub(crate) fn entry_under_lock(&self, entry: Entry<S>) -> Arc<Entry<S>> {
+        // Acquire: pairs with the Release exchange in `put`.
+        let kept = self.kept.load(Acquire);
+        if kept.is_null() {
+            return Arc::new(entry);
         }
+        // Relaxed: the place is ours until this store empties it (no `put` installs
+        // into a full place, no other taker runs without the lock); a `put` after it
+        // needs nothing from us.
+        self.kept.store(ptr::null_mut(), Relaxed);
+        // SAFETY: `keep` stored it from `Arc::into_raw` (through `put`), and the load
+        // and store above gave it to us alone.
+        let kept = unsafe { Arc::from_raw(kept) };
+        // Not `Arc::get_mut`: its uniqueness check costs a locked instruction on the
+        // path of every wait, and `keep` has made that check already.
+        // SAFETY: `keep` stores an entry only after it found it unique; while kept it
+        // is a raw pointer that nothing clones. Entries are never downgraded, so no
+        // `Weak` exists either: this is the only handle to the memory.
+        unsafe { *Arc::as_ptr(&kept).cast_mut() = entry };
+        kept
     }
 
     /// Keeps `entry`'s memory for the next `entry` call if nobody else holds it and
