@@ -7,6 +7,8 @@
 //! `CAP` is a capacity or `unb`; prints the median of `REPS` runs, in ns per message.
 //! `EACH=1` also prints every run's figure (is it bimodal? does it drift?), and
 //! `METRICS=1`, on gort, the runtime's steals, hand-offs and preemptions a message.
+//! `GAP_MS=N` sleeps N ms before each run, so that each starts from an idle runtime
+//! (as in `chan_regimes`, where the other peers run in between).
 //! The workloads are those of `benches/channels.rs`, smaller (`shared/chan_work.rs`).
 
 #[path = "shared/chan_work.rs"]
@@ -25,8 +27,14 @@ fn main() {
     let cap = (args[3] != "unb").then(|| args[3].parse().expect("CAP is a number or unb"));
     let reps: usize = args[4].parse().expect("REPS is a number");
     let hosts = Hosts::new(chan_work::procs());
+    let gap = std::env::var("GAP_MS")
+        .ok()
+        .map(|ms| std::time::Duration::from_millis(ms.parse().expect("GAP_MS is a number")));
     let mut times: Vec<_> = (0..reps)
         .map(|_| {
+            if let Some(gap) = gap {
+                std::thread::sleep(gap);
+            }
             hosts
                 .time(&args[0], &args[1], &args[2], cap)
                 .unwrap_or_else(|| {
